@@ -1,0 +1,1 @@
+"""reelay's web process and the domain that web and workers share."""

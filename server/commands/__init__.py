@@ -1,0 +1,1 @@
+"""``reelay`` sub-commands that belong to the web side (see ``server.cli``)."""

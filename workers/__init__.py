@@ -1,0 +1,1 @@
+"""reelay's background processes: Dramatiq actors and the PyAV render engine."""
