@@ -1,0 +1,59 @@
+"""Sending work to the Dramatiq workers by actor name, so the web side never imports them.
+
+Messages carry IDs only; the workers read everything else from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
+#: actor name → queue it listens on. Exports are planned/finished on one queue and
+#: chunks rendered on another, so long chunk backlogs never delay a finalizer.
+ACTOR_QUEUES: dict[str, str] = {
+    "plan_export": "exports",
+    "render_chunk": "chunks",
+    "render_audio": "chunks",
+    "finalize_export": "exports",
+    "deliver_webhook": "webhooks",
+}
+
+#: A worker that stops heartbeating for this long has its unacked messages requeued.
+HEARTBEAT_TIMEOUT_MS = 15_000
+
+
+def make_broker(redis_url: str) -> RedisBroker:
+    """The Redis broker both sides use; workers add their middleware to it."""
+    return RedisBroker(url=redis_url, namespace="reelay", heartbeat_timeout=HEARTBEAT_TIMEOUT_MS)
+
+
+def build_message(actor_name: str, *args: Any) -> dramatiq.Message[Any]:
+    """A message for ``actor_name`` on its queue; raises KeyError for an unknown actor."""
+    return dramatiq.Message(
+        queue_name=ACTOR_QUEUES[actor_name],
+        actor_name=actor_name,
+        args=args,
+        kwargs={},
+        options={},
+    )
+
+
+class Enqueuer:
+    """Sends messages from async code without blocking the event loop on Redis I/O."""
+
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self.broker = broker
+
+    def send_now(self, actor_name: str, *args: Any, delay_ms: int | None = None) -> None:
+        """Blocking send, for worker code that already runs off the event loop."""
+        self.broker.enqueue(build_message(actor_name, *args), delay=delay_ms)
+
+    async def send(self, actor_name: str, *args: Any, delay_ms: int | None = None) -> None:
+        await asyncio.to_thread(self.send_now, actor_name, *args, delay_ms=delay_ms)
+
+    async def start_export(self, export_id: str, attempt: int) -> None:
+        """Queue the planning step of one export attempt (see workers.exports)."""
+        await self.send("plan_export", export_id, attempt)

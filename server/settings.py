@@ -1,0 +1,149 @@
+"""Every knob of reelay in one place, read once from ``REELAY_*`` environment variables.
+
+Defaults are the embedded stack (SQLite, local storage, an embedded Redis); code receives
+a ``Settings`` value and never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A ``REELAY_*`` variable holds a value we cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration for web and worker processes; see README for each variable."""
+
+    data_dir: Path = Path("data")
+    database_url: str = ""  # empty → SQLite file under data_dir
+    redis_url: str | None = None  # None → embedded Redis started by `reelay dev`
+    storage_url: str = ""  # empty → local directory data_dir/media; or s3://bucket/prefix
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    jwt_secret: str = "reelay-dev-secret-change-me-in-production"
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwks_url: str | None = None
+    max_upload_mb: int = 2048
+    max_source_s: float = 4 * 3600.0
+    max_moment_s: float = 180.0
+    max_exports_per_request: int = 20
+    chunk_s: float = 6.0
+    render_preset: str = "veryfast"
+    render_crf: int = 23
+    event_log_maxlen: int = 10_000
+    event_log_max_age_s: float = 7 * 24 * 3600.0
+    progress_min_interval_s: float = 0.25
+    presign_expires_s: int = 300
+    allowed_origins: tuple[str, ...] = ()
+    webhooks_allow_private: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    dev_workers: int = 2
+    worker_threads: int = 1
+    log_level: str = "info"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{(self.data_dir / 'reelay.sqlite3').resolve()}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        if self.storage_url:
+            return self.storage_url
+        return str((self.data_dir / "media").resolve())
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for chunk renders; safe to wipe when no worker runs."""
+        return self.data_dir / "work"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name)
+    return raw if raw else None
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+    origins = tuple(o.strip() for o in env.get("REELAY_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    settings = Settings(
+        data_dir=Path(env.get("REELAY_DATA_DIR") or defaults.data_dir),
+        database_url=env.get("REELAY_DATABASE_URL", ""),
+        redis_url=_optional(env, "REELAY_REDIS_URL"),
+        storage_url=env.get("REELAY_STORAGE_URL", ""),
+        s3_endpoint_url=_optional(env, "REELAY_S3_ENDPOINT_URL"),
+        s3_region=env.get("REELAY_S3_REGION") or defaults.s3_region,
+        jwt_secret=env.get("REELAY_JWT_SECRET") or defaults.jwt_secret,
+        jwt_issuer=_optional(env, "REELAY_JWT_ISSUER"),
+        jwt_audience=_optional(env, "REELAY_JWT_AUDIENCE"),
+        jwks_url=_optional(env, "REELAY_JWKS_URL"),
+        max_upload_mb=_int(env, "REELAY_MAX_UPLOAD_MB", defaults.max_upload_mb),
+        max_source_s=_float(env, "REELAY_MAX_SOURCE_S", defaults.max_source_s),
+        max_moment_s=_float(env, "REELAY_MAX_MOMENT_S", defaults.max_moment_s),
+        max_exports_per_request=_int(
+            env, "REELAY_MAX_EXPORTS_PER_REQUEST", defaults.max_exports_per_request
+        ),
+        chunk_s=_float(env, "REELAY_CHUNK_S", defaults.chunk_s),
+        render_preset=env.get("REELAY_RENDER_PRESET") or defaults.render_preset,
+        render_crf=_int(env, "REELAY_RENDER_CRF", defaults.render_crf),
+        event_log_maxlen=_int(env, "REELAY_EVENT_LOG_MAXLEN", defaults.event_log_maxlen),
+        event_log_max_age_s=_float(env, "REELAY_EVENT_LOG_MAX_AGE_S", defaults.event_log_max_age_s),
+        progress_min_interval_s=_float(
+            env, "REELAY_PROGRESS_MIN_INTERVAL_S", defaults.progress_min_interval_s
+        ),
+        presign_expires_s=_int(env, "REELAY_PRESIGN_EXPIRES_S", defaults.presign_expires_s),
+        allowed_origins=origins,
+        webhooks_allow_private=_bool(env, "REELAY_WEBHOOKS_ALLOW_PRIVATE", False),
+        host=env.get("REELAY_HOST") or defaults.host,
+        port=_int(env, "REELAY_PORT", defaults.port),
+        dev_workers=_int(env, "REELAY_DEV_WORKERS", defaults.dev_workers),
+        worker_threads=_int(env, "REELAY_WORKER_THREADS", defaults.worker_threads),
+        log_level=env.get("REELAY_LOG_LEVEL") or defaults.log_level,
+    )
+    if settings.chunk_s <= 0:
+        raise SettingsError(f"REELAY_CHUNK_S must be positive, got {settings.chunk_s}")
+    if settings.max_upload_mb <= 0:
+        raise SettingsError(f"REELAY_MAX_UPLOAD_MB must be positive, got {settings.max_upload_mb}")
+    return settings
