@@ -119,6 +119,7 @@ class Export(Model):
     chunks_done = fields.IntField(default=0)
     chunks_total = fields.IntField(default=0)
     frames_total = fields.IntField(default=0)
+    chunk_s = fields.FloatField(default=6.0)  # fixed at creation so every worker plans alike
     eta_s = fields.FloatField(null=True)
     speed = fields.FloatField(null=True)
     video_key = fields.CharField(max_length=512, null=True)
