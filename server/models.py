@@ -129,7 +129,8 @@ class Export(Model):
     height = fields.IntField(null=True)
     error_code = fields.CharField(max_length=64, null=True)
     error_message = fields.TextField(null=True)
-    attempt = fields.IntField(default=1)  # bumped by retry; stale messages of older attempts are dropped
+    # bumped by retry; messages of older attempts are dropped as stale
+    attempt = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)

@@ -107,7 +107,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from ``environ`` (default: the process environment)."""
     env = os.environ if environ is None else environ
     defaults = Settings()
-    origins = tuple(o.strip() for o in env.get("REELAY_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    origins = tuple(
+        o.strip() for o in env.get("REELAY_ALLOWED_ORIGINS", "").split(",") if o.strip()
+    )
     settings = Settings(
         data_dir=Path(env.get("REELAY_DATA_DIR") or defaults.data_dir),
         database_url=env.get("REELAY_DATABASE_URL", ""),
