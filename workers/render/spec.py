@@ -112,7 +112,7 @@ class Progress:
     frames_total: int
     chunks_done: int
     chunks_total: int
-    speed: float  # output seconds rendered per wall-clock second (× real time)
+    speed: float  # output seconds rendered per wall-clock second (x real time)
     eta_s: float | None
     progress: float = field(default=0.0)  # 0..1, never decreasing within one render
 

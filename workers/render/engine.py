@@ -1,0 +1,83 @@
+"""The whole pipeline in one process: probe, plan, audio once, chunks, join — resumable."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+
+from .audio import render_audio
+from .cancel import CancelPoller
+from .join import join_chunks
+from .plan import plan_render, single_chunk
+from .probe import probe
+from .progress import ProgressTracker
+from .spec import CancelCheck, OutputInfo, ProgressCallback, RenderPlan, RenderSpec
+from .video import is_chunk_complete, render_chunk
+
+
+def work_prefix(src_path: str, spec: RenderSpec, plan: RenderPlan) -> str:
+    """A name prefix unique to this source, spec and plan, so a work dir is only reused for
+    the very same render."""
+    stat = os.stat(src_path)
+    key = f"{os.path.abspath(src_path)}|{stat.st_size}|{stat.st_mtime_ns}|{spec!r}|{plan!r}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def render(
+    src_path: str,
+    spec: RenderSpec,
+    out_path: str,
+    *,
+    work_dir: str | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: CancelCheck | None = None,
+    chunked: bool = True,
+) -> OutputInfo:
+    """Render ``spec`` of ``src_path`` to ``out_path``.
+
+    Chunk files go to ``work_dir`` and are kept there, so a later call with the same arguments
+    resumes after the last finished chunk; without ``work_dir`` a temporary one is used and
+    removed. Raises RenderError subclasses (RenderCancelled on cancel).
+    """
+    source = probe(src_path)
+    plan = plan_render(source, spec)
+    if not chunked:
+        plan = single_chunk(plan, spec)
+    own_dir = work_dir is None
+    directory = tempfile.mkdtemp(prefix="reelay-render-") if own_dir else str(work_dir)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        prefix = os.path.join(directory, work_prefix(src_path, spec, plan))
+        chunk_paths = [f"{prefix}-chunk{c.index:04d}.mp4" for c in plan.chunks]
+        tracker = ProgressTracker(
+            len(plan.chunks) and plan.total_frames, len(plan.chunks), plan.fps
+        )
+        poller = CancelPoller(should_cancel)
+        audio_path = render_audio(
+            src_path, spec, plan, f"{prefix}-audio.m4a", should_cancel=should_cancel
+        )
+        done_frames = 0
+        for done_chunks, (chunk, path) in enumerate(zip(plan.chunks, chunk_paths, strict=True)):
+            poller.check()
+            if not is_chunk_complete(path, chunk):
+                base = done_frames
+
+                def report(frames: int, base: int = base, chunks: int = done_chunks) -> None:
+                    progress = tracker.update(base + frames, chunks)
+                    if on_progress is not None:
+                        on_progress(progress)
+
+                render_chunk(
+                    src_path, spec, plan, chunk, path, on_frames=report, should_cancel=should_cancel
+                )
+            done_frames += chunk.frame_count
+            progress = tracker.update(done_frames, done_chunks + 1)
+            if on_progress is not None:
+                on_progress(progress)
+        poller.check()
+        return join_chunks(plan, chunk_paths, audio_path, out_path)
+    finally:
+        if own_dir:
+            shutil.rmtree(directory, ignore_errors=True)

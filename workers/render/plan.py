@@ -1,0 +1,155 @@
+"""Turning a spec and a probed source into an exact output size, frame rate and chunk list."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from .errors import InvalidRenderSpec, MomentOutOfRange
+from .spec import (
+    ASPECT_RATIOS,
+    OUTPUT_SIZES,
+    RESOLUTIONS,
+    ChunkPlan,
+    RenderPlan,
+    RenderSpec,
+    SourceInfo,
+)
+
+#: Output frame rates we snap to; anything faster than 60 fps is rendered at 60.
+_STANDARD_RATES = (
+    Fraction(24000, 1001),
+    Fraction(24),
+    Fraction(25),
+    Fraction(30000, 1001),
+    Fraction(30),
+    Fraction(48),
+    Fraction(50),
+    Fraction(60000, 1001),
+    Fraction(60),
+)
+MAX_FPS = Fraction(60)
+#: How far (seconds) a moment may run past the probed end before it counts as out of range.
+END_TOLERANCE_S = 0.05
+_SHORT_SIDE = {"720p": 720, "1080p": 1080}
+
+
+def output_size(source: SourceInfo, aspect_ratio: str, resolution: str) -> tuple[int, int]:
+    """(width, height) from the API.md table; "original" keeps the display aspect, short side
+    720/1080, both sides even."""
+    if resolution not in RESOLUTIONS:
+        raise InvalidRenderSpec(f"resolution must be one of {', '.join(RESOLUTIONS)}")
+    if aspect_ratio not in ASPECT_RATIOS:
+        raise InvalidRenderSpec(f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)}")
+    if aspect_ratio != "original":
+        return OUTPUT_SIZES[(aspect_ratio, resolution)]
+    if source.width <= 0 or source.height <= 0:
+        raise InvalidRenderSpec("the source has no usable frame size")
+    short = _SHORT_SIDE[resolution]
+    if source.width >= source.height:
+        return _even(short * source.width / source.height), short
+    return short, _even(short * source.height / source.width)
+
+
+def output_rate(source_fps: float) -> Fraction:
+    """A constant output rate: the source's average rate snapped to a standard one, ≤ 60."""
+    if not math.isfinite(source_fps) or source_fps <= 0:
+        return Fraction(30)
+    nearest = min(_STANDARD_RATES, key=lambda rate: abs(source_fps - float(rate)))
+    if abs(source_fps - float(nearest)) / float(nearest) < 0.02:
+        return nearest
+    if source_fps > float(MAX_FPS):
+        return MAX_FPS
+    return Fraction(max(1, round(source_fps)))
+
+
+def plan_render(source: SourceInfo, spec: RenderSpec) -> RenderPlan:
+    """Validate ``spec`` against ``source`` and split the moment into ~``chunk_s`` chunks.
+
+    Chunk edges fall on output frames, so chunks rendered apart join into one continuous
+    timeline. Raises MomentOutOfRange or InvalidRenderSpec.
+    """
+    _validate(source, spec)
+    width, height = output_size(source, spec.aspect_ratio, spec.resolution)
+    rate = output_rate(source.fps)
+    total = max(1, round((spec.end_s - spec.start_s) * rate))
+    per_chunk = max(1, round(spec.chunk_s * rate))
+    chunks = []
+    for index, first in enumerate(range(0, total, per_chunk)):
+        end = min(first + per_chunk, total)
+        chunks.append(
+            ChunkPlan(
+                index=index,
+                first_frame=first,
+                end_frame=end,
+                start_s=spec.start_s + float(first / rate),
+                end_s=spec.start_s + float(end / rate),
+            )
+        )
+    return RenderPlan(
+        width=width,
+        height=height,
+        fps_num=rate.numerator,
+        fps_den=rate.denominator,
+        total_frames=total,
+        chunks=tuple(chunks),
+        has_audio=source.has_audio,
+    )
+
+
+def single_chunk(plan: RenderPlan, spec: RenderSpec) -> RenderPlan:
+    """The same plan with the whole moment as one chunk (the unchunked render)."""
+    whole = ChunkPlan(0, 0, plan.total_frames, spec.start_s, plan.chunks[-1].end_s)
+    return RenderPlan(
+        plan.width,
+        plan.height,
+        plan.fps_num,
+        plan.fps_den,
+        plan.total_frames,
+        (whole,),
+        plan.has_audio,
+    )
+
+
+def _validate(source: SourceInfo, spec: RenderSpec) -> None:
+    values = (spec.start_s, spec.end_s, spec.focus_x, spec.chunk_s)
+    if not all(math.isfinite(v) for v in values):
+        raise InvalidRenderSpec("start, end, focus_x and chunk_s must be finite numbers")
+    if spec.start_s < 0 or spec.end_s <= spec.start_s:
+        raise MomentOutOfRange(
+            f"the moment {spec.start_s:.3f} to {spec.end_s:.3f} s is empty or starts before 0"
+        )
+    if source.duration_s > 0 and spec.end_s > source.duration_s + END_TOLERANCE_S:
+        raise MomentOutOfRange(
+            f"the moment ends at {spec.end_s:.3f} s but the source lasts {source.duration_s:.3f} s"
+        )
+    if (spec.end_s - spec.start_s) * output_rate(source.fps) < 0.5:
+        raise MomentOutOfRange("the moment is shorter than one frame")
+    if not 0.0 <= spec.focus_x <= 1.0:
+        raise InvalidRenderSpec("focus_x must be between 0 and 1")
+    if spec.chunk_s <= 0:
+        raise InvalidRenderSpec("chunk_s must be positive")
+    if not 0 <= spec.crf <= 51:
+        raise InvalidRenderSpec("crf must be between 0 and 51")
+    if spec.preset not in _PRESETS:
+        raise InvalidRenderSpec(f"preset must be one of {', '.join(_PRESETS)}")
+    for caption in spec.captions:
+        if not caption.end_s > caption.start_s or not caption.text.strip():
+            raise InvalidRenderSpec("each caption needs text and end_s after start_s")
+
+
+_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+)
+
+
+def _even(value: float) -> int:
+    return max(2, 2 * round(value / 2))

@@ -1,0 +1,199 @@
+"""One chunk of video: seek, decode, pick one source frame per output frame, reframe, caption,
+encode to its own H.264 file that starts with an IDR and has local timestamps from 0."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+
+import av
+import av.container
+import av.filter
+import av.video.stream
+
+from ._av import ffmpeg_errors, open_input
+from .cancel import CancelPoller
+from .captions import CaptionTrack
+from .errors import NotAVideo
+from .files import atomic_path
+from .probe import probe, timeline_origin
+from .reframe import build_graph
+from .spec import CancelCheck, ChunkPlan, RenderPlan, RenderSpec, SourceInfo
+
+#: Container comment that marks a finished chunk file and which frames it holds.
+_MARKER = "reelay-chunk"
+
+
+def _marker(chunk: ChunkPlan, plan: RenderPlan) -> str:
+    return (
+        f"{_MARKER} {chunk.index} {chunk.first_frame} {chunk.end_frame} "
+        f"{plan.width}x{plan.height} {plan.fps_num}/{plan.fps_den}"
+    )
+
+
+def is_chunk_complete(path: str, chunk: ChunkPlan) -> bool:
+    """True if ``path`` is a finished chunk file holding exactly ``chunk``'s frames."""
+    if not os.path.isfile(path):
+        return False
+    try:
+        with av.open(path, "r") as container:
+            marker = container.metadata.get("comment", "")
+            expected = f"{_MARKER} {chunk.index} {chunk.first_frame} {chunk.end_frame} "
+            if not marker.startswith(expected) or not container.streams.video:
+                return False
+            video = container.streams.video[0]
+            packets = [p for p in container.demux(video) if p.size > 0]
+    except (av.FFmpegError, OSError):
+        return False
+    return len(packets) == chunk.frame_count and packets[0].is_keyframe
+
+
+def _matches_plan(path: str, chunk: ChunkPlan, plan: RenderPlan) -> bool:
+    if not is_chunk_complete(path, chunk):
+        return False
+    with av.open(path, "r") as container:
+        return bool(container.metadata.get("comment", "") == _marker(chunk, plan))
+
+
+def render_chunk(
+    src_path: str,
+    spec: RenderSpec,
+    plan: RenderPlan,
+    chunk: ChunkPlan,
+    out_path: str,
+    *,
+    on_frames: Callable[[int], None] | None = None,
+    should_cancel: CancelCheck | None = None,
+) -> str:
+    """Render ``chunk`` to a video-only MP4 at ``out_path`` (atomically) and return the path.
+
+    A file already holding this finished chunk is kept as is. Raises RenderCancelled (partial
+    file removed), NotAVideo, or RenderError("render_failed").
+    """
+    if _matches_plan(out_path, chunk, plan):
+        return out_path
+    source = probe(src_path)
+    poller = CancelPoller(should_cancel)
+    with (
+        atomic_path(out_path) as temp,
+        ffmpeg_errors("encoding video"),
+        open_input(src_path) as container,
+        av.open(temp, "w", format="mp4") as output,
+    ):
+        output.metadata["comment"] = _marker(chunk, plan)
+        _ChunkRenderer(container, output, spec, plan, chunk, source).run(poller, on_frames)
+    return out_path
+
+
+class _ChunkRenderer:
+    """The decode → select → filter → caption → encode loop of one chunk.
+
+    Output frame ``n`` shows the latest source frame at or before its time (a quarter frame of
+    slack absorbs rounded timestamps), which makes variable-rate sources constant-rate.
+    """
+
+    def __init__(
+        self,
+        container: av.container.InputContainer,
+        output: av.container.OutputContainer,
+        spec: RenderSpec,
+        plan: RenderPlan,
+        chunk: ChunkPlan,
+        source: SourceInfo,
+    ) -> None:
+        self.container = container
+        self.video = container.streams.video[0]
+        self.video.thread_type = "AUTO"
+        self.spec = spec
+        self.chunk = chunk
+        self.rate = Fraction(plan.fps_num, plan.fps_den)
+        self.origin = timeline_origin(container)
+        graph = build_graph(self.video, source, plan.width, plan.height, spec.focus_x)
+        self.graph = graph
+        self.captions = CaptionTrack(spec.captions, plan.width, plan.height)
+        self.output = output
+        self.encoder = _add_encoder(output, plan, spec)
+        self._cached_source: av.VideoFrame | None = None
+        self._cached_captions: tuple[int, ...] = ()
+        self._cached: av.VideoFrame | None = None
+
+    def slot_time(self, slot: int) -> float:
+        """Source time (seconds from the origin) shown by global output frame ``slot``."""
+        return self.spec.start_s + float(slot / self.rate)
+
+    def run(self, poller: CancelPoller, on_frames: Callable[[int], None] | None) -> None:
+        tolerance = 0.25 / float(self.rate)
+        first, end = self.chunk.first_frame, self.chunk.end_frame
+        slot = first
+        self._seek(self.chunk.start_s - tolerance)
+        previous: av.VideoFrame | None = None
+        for frame in self._frames(poller):
+            if frame.time is None:
+                continue
+            t = frame.time - self.origin
+            while slot < end and self.slot_time(slot) + tolerance < t:
+                self._emit(previous or frame, slot)
+                slot += 1
+                if on_frames is not None:
+                    on_frames(slot - first)
+            if slot >= end:
+                break
+            previous = frame
+        if previous is None:
+            raise NotAVideo("no video frames could be decoded in the requested range")
+        while slot < end:
+            poller.check()
+            self._emit(previous, slot)
+            slot += 1
+            if on_frames is not None:
+                on_frames(slot - first)
+        self.output.mux(self.encoder.encode(None))
+
+    def _seek(self, t: float) -> None:
+        if t <= 0.0 or self.video.time_base is None:
+            return
+        self.container.seek(
+            int((t + self.origin) / self.video.time_base), stream=self.video, backward=True
+        )
+
+    def _frames(self, poller: CancelPoller) -> Iterator[av.VideoFrame]:
+        """Decoded frames in order; a packet that fails to decode is skipped, not fatal."""
+        for packet in self.container.demux(self.video):
+            poller.check()
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                continue
+            for frame in frames:
+                assert isinstance(frame, av.VideoFrame)
+                yield frame
+
+    def _emit(self, frame: av.VideoFrame, slot: int) -> None:
+        """Encode ``frame`` as output frame ``slot``; reuse the reframed picture for repeats."""
+        active = self.captions.active(self.slot_time(slot))
+        if frame is not self._cached_source or active != self._cached_captions or not self._cached:
+            self.graph.vpush(frame)
+            picture = self.graph.vpull()
+            picture.pict_type = av.video.frame.PictureType.NONE
+            if active:
+                picture = self.captions.apply(picture, active)
+            self._cached_source, self._cached_captions, self._cached = frame, active, picture
+        picture = self._cached
+        picture.pts = slot - self.chunk.first_frame
+        picture.time_base = self.encoder.codec_context.time_base
+        self.output.mux(self.encoder.encode(picture))
+
+
+def _add_encoder(
+    output: av.container.OutputContainer, plan: RenderPlan, spec: RenderSpec
+) -> av.video.stream.VideoStream:
+    rate = Fraction(plan.fps_num, plan.fps_den)
+    stream = output.add_stream("libx264", rate=rate)
+    stream.width = plan.width
+    stream.height = plan.height
+    stream.pix_fmt = "yuv420p"
+    stream.codec_context.time_base = 1 / rate
+    stream.thread_type = "AUTO"
+    stream.options = {"preset": spec.preset, "crf": str(spec.crf)}
+    return stream
