@@ -18,6 +18,7 @@ from typing import Any
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.schema_editor import BaseSchemaEditor, SqliteSchemaEditor
@@ -91,6 +92,9 @@ async def init_db(settings: Settings, *, apply_migrations: bool = True) -> None:
 async def close_db() -> None:
     """Close every connection opened by ``init_db``; safe to call when nothing is open."""
     await Tortoise.close_connections()
+    # Tortoise caches each table's INSERT SQL per connection *name*, not per dialect; forget
+    # it so a later init_db on another kind of database (tests: SQLite, then PG) is right.
+    EXECUTOR_CACHE.clear()
 
 
 async def apply_pending_migrations(database_url: str) -> list[str]:
