@@ -27,6 +27,16 @@ def _picture(index: int, width: int, height: int) -> np.ndarray:
     return img
 
 
+def counter_level(index: int) -> int:
+    """Luma-ish grey level of frame ``index`` in the "counter" pattern (distinct over 28 frames)."""
+    return 24 + (index % 28) * 8
+
+
+def _counter(index: int, width: int, height: int) -> np.ndarray:
+    """A flat grey frame whose level tells which source frame it is."""
+    return np.full((height, width, 3), counter_level(index), dtype=np.uint8)
+
+
 def _frame_times(duration_s: float, fps: int, vfr: bool) -> list[float]:
     """Presentation times; with ``vfr`` the gaps alternate between 0.5 and 1.5 frame periods."""
     times: list[float] = []
@@ -53,18 +63,21 @@ def make_video(
     sar: tuple[int, int] | None = None,
     vfr: bool = False,
     codec: str = "libx264",
+    pattern: str = "gradient",
 ) -> Path:
     """Write a small video (and tone, unless ``audio_channels=0``) and return its path.
 
     ``rotation`` is stored as display-matrix metadata (counter-clockwise degrees, like
-    ``VideoFrame.rotation``); ``sar`` sets non-square pixels; ``vfr`` makes irregular pts.
+    ``VideoFrame.rotation``); ``sar`` sets non-square pixels; ``vfr`` makes irregular pts;
+    ``pattern="counter"`` makes flat frames whose grey level encodes the frame index.
     """
+    draw = _counter if pattern == "counter" else _picture
     out = Path(path)
     container = av.open(str(out), "w")
     video = container.add_stream(codec, rate=fps)
     video.width = width
     video.height = height
-    video.pix_fmt = "yuv420p"
+    video.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
     if vfr:
         video.codec_context.time_base = Fraction(1, 1000)
     if sar is not None:
@@ -78,7 +91,7 @@ def make_video(
         audio = container.add_stream("aac", rate=sample_rate, layout=_LAYOUTS[audio_channels])
 
     for index, t in enumerate(_frame_times(duration_s, fps, vfr)):
-        frame = av.VideoFrame.from_ndarray(_picture(index, width, height), format="rgb24")
+        frame = av.VideoFrame.from_ndarray(draw(index, width, height), format="rgb24")
         if vfr:
             frame.pts = round(t * 1000)
             frame.time_base = Fraction(1, 1000)
