@@ -51,31 +51,45 @@ def render(
         os.makedirs(directory, exist_ok=True)
         prefix = os.path.join(directory, work_prefix(src_path, spec, plan))
         chunk_paths = [f"{prefix}-chunk{c.index:04d}.mp4" for c in plan.chunks]
-        tracker = ProgressTracker(
-            len(plan.chunks) and plan.total_frames, len(plan.chunks), plan.fps
-        )
-        poller = CancelPoller(should_cancel)
-        audio_path = render_audio(
-            src_path, spec, plan, f"{prefix}-audio.m4a", should_cancel=should_cancel
-        )
-        done_frames = 0
-        for done_chunks, (chunk, path) in enumerate(zip(plan.chunks, chunk_paths, strict=True)):
-            poller.check()
-            if not is_chunk_complete(path, chunk):
-                base = done_frames
+        tracker = ProgressTracker(plan.total_frames, len(plan.chunks), plan.fps)
 
-                def report(frames: int, base: int = base, chunks: int = done_chunks) -> None:
-                    progress = tracker.update(base + frames, chunks)
-                    if on_progress is not None:
-                        on_progress(progress)
-
-                render_chunk(
-                    src_path, spec, plan, chunk, path, on_frames=report, should_cancel=should_cancel
-                )
-            done_frames += chunk.frame_count
-            progress = tracker.update(done_frames, done_chunks + 1)
+        def report(frames: int, chunks: int) -> None:
+            progress = tracker.update(frames, chunks)
             if on_progress is not None:
                 on_progress(progress)
+
+        poller = CancelPoller(should_cancel)
+        audio_path: str | None = f"{prefix}-audio.m4a"
+        if not os.path.exists(str(audio_path)):
+            audio_path = render_audio(
+                src_path, spec, plan, str(audio_path), should_cancel=should_cancel
+            )
+        todo = [
+            (chunk, path)
+            for chunk, path in zip(plan.chunks, chunk_paths, strict=True)
+            if not is_chunk_complete(path, chunk)
+        ]
+        done_chunks = len(plan.chunks) - len(todo)
+        done_frames = plan.total_frames - sum(chunk.frame_count for chunk, _ in todo)
+        report(done_frames, done_chunks)
+        for chunk, path in todo:
+            poller.check()
+
+            def on_frames(frames: int, base: int = done_frames, chunks: int = done_chunks) -> None:
+                report(base + frames, chunks)
+
+            render_chunk(
+                src_path,
+                spec,
+                plan,
+                chunk,
+                path,
+                on_frames=on_frames,
+                should_cancel=should_cancel,
+            )
+            done_frames += chunk.frame_count
+            done_chunks += 1
+            report(done_frames, done_chunks)
         poller.check()
         return join_chunks(plan, chunk_paths, audio_path, out_path)
     finally:
