@@ -1,0 +1,289 @@
+"""Exports: ask for clips (202 at once), watch them, cancel and retry them.
+
+Creating writes the batch and its exports in one transaction, appends ``export.queued``
+events, then enqueues one message per export; the answer never waits for rendering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from server.api import idempotency
+from server.api.batches import complete_batch_if_done
+from server.api.context import Services, current_user, owned, services
+from server.api.fields import boolean, choice, invalid, read_json, string
+from server.api.routing import ApiRoute, Operation
+from server.api.schemas import MAX_EMAIL_CHARS, export_json
+from server.cancellation import clear_cancel, request_cancel
+from server.errors import Conflict, ServiceUnavailable, ValidationFailed
+from server.models import Batch, Export, ExportStatus, Moment, Project, new_id
+from workers.render.spec import ASPECT_RATIOS, RESOLUTIONS
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    moment_ids: tuple[str, ...]
+    aspect_ratio: str
+    resolution: str
+    captions: bool
+    notify_email: str | None
+
+
+def parse_request(body: dict[str, Any], max_exports: int) -> ExportRequest:
+    """The fields of POST /exports, or a 422 naming the first bad one."""
+    ids = body.get("moment_ids")
+    if not isinstance(ids, list) or not ids:
+        raise invalid("moment_ids", "must be a non-empty array of moment IDs")
+    if len(ids) > max_exports:
+        raise invalid("moment_ids", f"at most {max_exports} per request")
+    for index, item in enumerate(ids):
+        if not isinstance(item, str) or not 1 <= len(item) <= 64:
+            raise invalid(f"moment_ids[{index}]", "must be a moment ID")
+    if len(set(ids)) != len(ids):
+        raise invalid("moment_ids", "must not repeat a moment")
+    email = string(body, "notify_email", default=None, max_length=MAX_EMAIL_CHARS)
+    if email is not None and not _EMAIL.match(email):
+        raise invalid("notify_email", "must be an email address")
+    return ExportRequest(
+        moment_ids=tuple(ids),
+        aspect_ratio=choice(body, "aspect_ratio", ASPECT_RATIOS, default="9:16"),
+        resolution=choice(body, "resolution", RESOLUTIONS, default="720p"),
+        captions=boolean(body, "captions", default=True),
+        notify_email=email,
+    )
+
+
+async def _check_moments(project: Project, ids: tuple[str, ...]) -> None:
+    rows = await Moment.filter(
+        id__in=list(ids), project_id=project.id, user_id=project.user_id
+    ).values_list("id", flat=True)
+    found = {str(row) for row in rows}
+    for index, moment_id in enumerate(ids):
+        if moment_id not in found:
+            raise ValidationFailed(
+                f"moment_ids[{index}]: no moment {moment_id} in this project",
+                code="unknown_moment",
+            )
+
+
+async def _start(svc: Services, exports: list[Export]) -> None:
+    """Announce and enqueue; a queue that cannot be reached fails them visibly (503)."""
+    try:
+        for export in exports:
+            await svc.events.append(
+                export.project_id,
+                "export.queued",
+                export_id=export.id,
+                batch_id=export.batch_id,
+                data={"attempt": export.attempt, "moment_id": export.moment_id},
+            )
+        await asyncio.gather(*(svc.enqueuer.start_export(e.id, e.attempt) for e in exports))
+    except (redis.RedisError, OSError) as exc:
+        ids = [e.id for e in exports]
+        await Export.filter(id__in=ids, status=ExportStatus.QUEUED).update(
+            status=ExportStatus.FAILED,
+            error_code="queue_unavailable",
+            error_message="the job queue could not be reached",
+            finished_at=datetime.now(UTC),
+        )
+        raise ServiceUnavailable(
+            "the job queue could not be reached; try again", code="queue_unavailable"
+        ) from exc
+
+
+async def create_exports(request: Request) -> Response:
+    """Queue one export per moment; 202 with the batch, at once."""
+    user = current_user(request)
+    svc = services(request)
+    project = await owned(Project, request.path_params["project_id"], user)
+    body = await read_json(request)
+    key = idempotency.key_of(request)
+    fingerprint = idempotency.request_hash(request.url.path, body)
+    if key is not None:
+        stored = await idempotency.replay(user.id, key, fingerprint)
+        if stored is not None:
+            return JSONResponse(stored, status_code=202)
+    asked = parse_request(body, svc.settings.max_exports_per_request)
+    await _check_moments(project, asked.moment_ids)
+    try:
+        async with in_transaction() as connection:
+            batch = await Batch.create(
+                id=new_id("bat"), user_id=user.id, project=project, using_db=connection
+            )
+            exports = [
+                await Export.create(
+                    id=new_id("exp"),
+                    user_id=user.id,
+                    project=project,
+                    moment_id=moment_id,
+                    batch=batch,
+                    aspect_ratio=asked.aspect_ratio,
+                    resolution=asked.resolution,
+                    captions=asked.captions,
+                    notify_email=asked.notify_email,
+                    chunk_s=svc.settings.chunk_s,
+                    using_db=connection,
+                )
+                for moment_id in asked.moment_ids
+            ]
+            answer = {
+                "status": "processing",
+                "batch_id": batch.id,
+                "exports": [export_json(e) for e in exports],
+            }
+            if key is not None:
+                await idempotency.remember(user.id, key, fingerprint, answer)
+    except IntegrityError:
+        if key is None:
+            raise
+        stored = await idempotency.replay(user.id, key, fingerprint)  # a twin won the race
+        if stored is None:
+            raise
+        return JSONResponse(stored, status_code=202)
+    try:
+        await _start(svc, exports)
+    except ServiceUnavailable:
+        if key is not None:
+            await idempotency.forget(user.id, key)
+        raise
+    return JSONResponse(answer, status_code=202)
+
+
+async def list_exports(request: Request) -> Response:
+    """The project's exports, newest first."""
+    project = await owned(Project, request.path_params["project_id"], current_user(request))
+    exports = await Export.filter(project_id=project.id).order_by("-created_at", "-id")
+    return JSONResponse({"exports": [export_json(e) for e in exports]})
+
+
+async def get_export(request: Request) -> Response:
+    export = await owned(Export, request.path_params["export_id"], current_user(request))
+    return JSONResponse(export_json(export))
+
+
+async def cancel_export(request: Request) -> Response:
+    """Queued (unstarted) → cancelled at once; queued/running → cancelling; terminal → 409."""
+    svc = services(request)
+    export = await owned(Export, request.path_params["export_id"], current_user(request))
+    if ExportStatus(export.status).is_terminal:
+        raise Conflict(f"export is already {export.status}", code="export_finished")
+    await request_cancel(svc.redis, export.id)
+    now = datetime.now(UTC)
+    if await Export.filter(
+        id=export.id, status=ExportStatus.QUEUED, started_at__isnull=True
+    ).update(status=ExportStatus.CANCELLED, eta_s=None, finished_at=now):
+        await svc.events.append(
+            export.project_id,
+            "export.cancelled",
+            export_id=export.id,
+            batch_id=export.batch_id,
+            data={"progress": export.progress},
+        )
+        await complete_batch_if_done(svc, export.batch_id)
+    elif await Export.filter(
+        id=export.id, status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING]
+    ).update(status=ExportStatus.CANCELLING):
+        await svc.events.append(
+            export.project_id,
+            "export.cancelling",
+            export_id=export.id,
+            batch_id=export.batch_id,
+            data={"progress": export.progress},
+        )
+    await export.refresh_from_db()
+    return JSONResponse(export_json(export), status_code=202)
+
+
+async def retry_export(request: Request) -> Response:
+    """A failed or cancelled export starts again as a new attempt; anything else → 409."""
+    svc = services(request)
+    export = await owned(Export, request.path_params["export_id"], current_user(request))
+    retryable = [ExportStatus.FAILED, ExportStatus.CANCELLED]
+    if ExportStatus(export.status) not in retryable:
+        raise Conflict(
+            f"only failed or cancelled exports can be retried, not {export.status}",
+            code="export_not_retryable",
+        )
+    attempt = export.attempt + 1
+    await clear_cancel(svc.redis, export.id)
+    updated = await Export.filter(
+        id=export.id, status__in=retryable, attempt=export.attempt
+    ).update(
+        status=ExportStatus.QUEUED,
+        attempt=attempt,
+        progress=0.0,
+        chunks_done=0,
+        eta_s=None,
+        speed=None,
+        error_code=None,
+        error_message=None,
+        started_at=None,
+        finished_at=None,
+    )
+    if not updated:
+        raise Conflict("export changed while retrying; reload it", code="export_not_retryable")
+    await Batch.filter(id=export.batch_id).update(completed_notified=False)
+    await export.refresh_from_db()
+    await _start(svc, [export])
+    return JSONResponse(export_json(export), status_code=202)
+
+
+_TAGS = ("exports",)
+_IDEMPOTENCY = ((idempotency.HEADER, "Same key and body within 24 h replays the first answer"),)
+
+routes = [
+    ApiRoute(
+        "/projects/{project_id}/exports",
+        create_exports,
+        "POST",
+        Operation(
+            "Queue exports of moments",
+            202,
+            "ExportsAccepted",
+            body="ExportCreate",
+            errors=(400, 404, 409, 413, 422, 503),
+            headers=_IDEMPOTENCY,
+            tags=_TAGS,
+        ),
+    ),
+    ApiRoute(
+        "/projects/{project_id}/exports",
+        list_exports,
+        "GET",
+        Operation(
+            "A project's exports, newest first", 200, "ExportList", errors=(404,), tags=_TAGS
+        ),
+    ),
+    ApiRoute(
+        "/exports/{export_id}",
+        get_export,
+        "GET",
+        Operation("One export", 200, "Export", errors=(404,), tags=_TAGS),
+    ),
+    ApiRoute(
+        "/exports/{export_id}/cancel",
+        cancel_export,
+        "POST",
+        Operation("Cancel an export", 202, "Export", errors=(404, 409), tags=_TAGS),
+    ),
+    ApiRoute(
+        "/exports/{export_id}/retry",
+        retry_export,
+        "POST",
+        Operation(
+            "Retry a failed or cancelled export", 202, "Export", errors=(404, 409, 503), tags=_TAGS
+        ),
+    ),
+]

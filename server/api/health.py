@@ -1,0 +1,74 @@
+"""Operations endpoints: liveness, and readiness of the database, Redis and the broker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+import redis
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from tortoise import connections
+from tortoise.exceptions import BaseORMException
+
+from server.api.context import services
+from server.api.routing import ApiRoute, Operation
+
+#: A dependency that answers slower than this counts as down.
+CHECK_TIMEOUT_S = 2.0
+
+
+async def healthz(request: Request) -> Response:
+    """The process is alive and serving; says nothing about its dependencies."""
+    return JSONResponse({"status": "ok"})
+
+
+async def _check(probe: Awaitable[object]) -> str:
+    try:
+        await asyncio.wait_for(probe, CHECK_TIMEOUT_S)
+    except (TimeoutError, OSError, redis.RedisError, BaseORMException) as exc:
+        return f"down: {type(exc).__name__}"
+    return "ok"
+
+
+async def _database() -> None:
+    await connections.get("default").execute_query("SELECT 1")
+
+
+async def readyz(request: Request) -> Response:
+    """200 when the database, Redis and the broker's Redis all answer; else 503 naming them."""
+    svc = services(request)
+    database, redis_status, broker = await asyncio.gather(
+        _check(_database()),
+        _check(svc.redis.ping()),
+        _check(asyncio.to_thread(svc.broker.client.ping)),
+    )
+    checks = {"database": database, "redis": redis_status, "broker": broker}
+    down = [name for name, status in checks.items() if status != "ok"]
+    body: dict[str, Any] = {"status": "unavailable" if down else "ok", "checks": checks}
+    if down:
+        body["down"] = down
+    return JSONResponse(body, status_code=503 if down else 200)
+
+
+_OPS = ("operations",)
+
+routes = [
+    ApiRoute(
+        "/healthz", healthz, "GET", Operation("Liveness", 200, "Health", auth=False, tags=_OPS)
+    ),
+    ApiRoute(
+        "/readyz",
+        readyz,
+        "GET",
+        Operation(
+            "Readiness of database, Redis and broker",
+            200,
+            "Readiness",
+            also=(503,),
+            auth=False,
+            tags=_OPS,
+        ),
+    ),
+]

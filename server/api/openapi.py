@@ -1,0 +1,129 @@
+"""``/openapi.json``: the OpenAPI 3.1 document built from the declared ``ApiRoute``s.
+
+Every operation documents its success body, its error responses (one shared Error schema)
+and bearer auth, matching API.md; a test checks that every route appears here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount
+
+from server.api.context import services
+from server.api.routing import ApiRoute, Operation
+from server.api.schemas import COMPONENTS, request_schemas
+
+_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+def walk(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, ApiRoute]]:
+    """Every ``ApiRoute`` with its full path, looking inside mounts."""
+    for route in routes:
+        if isinstance(route, ApiRoute):
+            yield prefix + route.path, route
+        elif isinstance(route, Mount):
+            yield from walk(route.routes, prefix + route.path)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _responses(op: Operation) -> dict[str, Any]:
+    ok: dict[str, Any] = {"description": HTTPStatus(op.status).phrase}
+    if op.response is not None:
+        ok["content"] = {op.media_type: {"schema": _ref(op.response)}}
+    elif op.media_type != "application/json":
+        ok["content"] = {op.media_type: {"schema": {"type": "string", "format": "binary"}}}
+    responses: dict[str, Any] = {str(op.status): ok}
+    for status in op.also:
+        other = dict(ok, description=HTTPStatus(status).phrase)
+        if 300 <= status < 400:
+            other.pop("content", None)
+        responses[str(status)] = other
+    errors = set(op.errors) | ({401} if op.auth else set())
+    for status in sorted(errors):
+        responses[str(status)] = {
+            "description": HTTPStatus(status).phrase,
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+    return responses
+
+
+def _operation(path: str, route: ApiRoute) -> dict[str, Any]:
+    op = route.operation
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name, _convertor in _PARAM.findall(path)
+    ]
+    for query in op.query:
+        schema: dict[str, Any] = {"type": "integer", "minimum": query.minimum}
+        if query.maximum is not None:
+            schema["maximum"] = query.maximum
+        if query.default is not None:
+            schema["default"] = query.default
+        params.append(
+            {"name": query.name, "in": "query", "description": query.description, "schema": schema}
+        )
+    for header, description in op.headers:
+        params.append(
+            {
+                "name": header,
+                "in": "header",
+                "description": description,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        )
+    document: dict[str, Any] = {
+        "operationId": route.name,
+        "summary": op.summary,
+        "responses": _responses(op),
+    }
+    if op.tags:
+        document["tags"] = list(op.tags)
+    if params:
+        document["parameters"] = params
+    if op.body is not None:
+        document["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(op.body)}},
+        }
+    if op.multipart is not None:
+        document["requestBody"] = {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": _ref(op.multipart)}},
+        }
+    document["security"] = [{"bearer": []}] if op.auth else []
+    return document
+
+
+def build_document(routes: Sequence[BaseRoute], *, max_exports_per_request: int) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for path, route in walk(routes):
+        clean = _PARAM.sub(r"{\1}", path)
+        paths.setdefault(clean, {})[route.method.lower()] = _operation(path, route)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "reelay", "version": "1.0.0"},
+        "paths": paths,
+        "components": {
+            "schemas": {**COMPONENTS, **request_schemas(max_exports_per_request)},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
+    }
+
+
+async def openapi(request: Request) -> JSONResponse:
+    """The document for this app's routes and limits."""
+    settings = services(request).settings
+    return JSONResponse(
+        build_document(request.app.routes, max_exports_per_request=settings.max_exports_per_request)
+    )

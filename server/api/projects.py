@@ -1,0 +1,198 @@
+"""Projects: upload a source video (streamed, probed, bounded), list, read and delete them.
+
+An upload either ends as a probed Project row with its file in storage, or leaves nothing
+behind at all: every failure path removes the stored bytes and any temporary copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from server.api.context import Services, current_user, owned, services
+from server.api.routing import ApiRoute, Operation
+from server.api.schemas import MAX_NAME_CHARS, project_json
+from server.api.uploads import ENVELOPE_BYTES, MultipartUpload
+from server.cancellation import request_cancel
+from server.errors import ApiError, PayloadTooLarge, ValidationFailed
+from server.models import Export, ExportChunk, ExportStatus, Project, new_id
+from server.storage import UploadTooLarge
+from workers.render.errors import NotAVideo, RenderError
+from workers.render.probe import probe
+from workers.render.spec import SourceInfo
+
+_EXTENSION = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
+
+
+def source_key(project_id: str, filename: str | None) -> str:
+    """Where a project's source lives; keeps a sane extension as a hint for demuxers."""
+    ext = os.path.splitext(filename or "")[1].lower()
+    return f"projects/{project_id}/source{ext if _EXTENSION.match(ext) else ''}"
+
+
+def project_prefix(project_id: str) -> str:
+    return f"projects/{project_id}/"
+
+
+async def _tee(chunks: AsyncIterator[bytes], copy: IO[bytes]) -> AsyncIterator[bytes]:
+    """Pass chunks on while writing them to a local copy (off the event loop)."""
+    async for chunk in chunks:
+        await asyncio.to_thread(copy.write, chunk)
+        yield chunk
+
+
+def _probe(path: Path, filename: str) -> SourceInfo:
+    """Probe, with messages that name the user's file and never our paths."""
+    try:
+        return probe(str(path))
+    except NotAVideo as exc:
+        raise ApiError(f"{filename} is not a decodable video", code=exc.code, status=415) from exc
+    except RenderError as exc:
+        message = exc.message.replace(path.name, filename).replace(str(path.parent), "")
+        raise ApiError(message, code=exc.code, status=415) from exc
+
+
+async def _store_and_probe(
+    svc: Services, upload: MultipartUpload, key: str, filename: str
+) -> tuple[int, SourceInfo]:
+    """Stream the file part into storage and probe it; raises with nothing cleaned yet."""
+    max_bytes = svc.settings.max_upload_mb * 1024 * 1024
+    local = svc.storage.local_path(key)
+    if local is not None:
+        size = await svc.storage.save_stream(key, upload.file_chunks(), max_bytes=max_bytes)
+        await upload.finish()
+        return size, await asyncio.to_thread(_probe, local, filename)
+    with tempfile.NamedTemporaryFile(prefix="reelay-upload-", suffix=Path(key).suffix) as copy:
+        chunks = _tee(upload.file_chunks(), copy)
+        size = await svc.storage.save_stream(key, chunks, max_bytes=max_bytes)
+        await upload.finish()
+        await asyncio.to_thread(copy.flush)
+        return size, await asyncio.to_thread(_probe, Path(copy.name), filename)
+
+
+async def create_project(request: Request) -> Response:
+    """Upload a source video as ``multipart/form-data`` (``file``, optional ``name``)."""
+    user = current_user(request)
+    svc = services(request)
+    max_bytes = svc.settings.max_upload_mb * 1024 * 1024
+    upload = MultipartUpload(request, file_field="file", max_body_bytes=max_bytes + ENVELOPE_BYTES)
+    if not await upload.open_file():
+        raise ValidationFailed("file: required (a multipart part named 'file')")
+    project_id = new_id("prj")
+    filename = os.path.basename(upload.filename or "") or "upload"
+    key = source_key(project_id, upload.filename)
+    stored = False
+    try:
+        try:
+            stored = True
+            size, info = await _store_and_probe(svc, upload, key, filename)
+        except UploadTooLarge as exc:
+            raise PayloadTooLarge(
+                f"file is over the {svc.settings.max_upload_mb} MB upload limit",
+                code="upload_too_large",
+            ) from exc
+        if info.duration_s > svc.settings.max_source_s:
+            raise ValidationFailed(
+                f"file: the video is {info.duration_s:.1f} s long; "
+                f"the limit is {svc.settings.max_source_s:.0f} s",
+                code="source_too_long",
+            )
+        name = upload.fields.get("name", "").strip() or Path(filename).stem or "Untitled"
+        if len(name) > MAX_NAME_CHARS:
+            raise ValidationFailed(f"name: too long (max {MAX_NAME_CHARS} characters)")
+        project = await Project.create(
+            id=project_id,
+            user_id=user.id,
+            name=name,
+            source_key=key,
+            duration_s=info.duration_s,
+            width=info.width,
+            height=info.height,
+            fps=info.fps,
+            has_audio=info.has_audio,
+            size_bytes=size,
+        )
+    except BaseException:
+        if stored:
+            with contextlib.suppress(OSError, ApiError):
+                await asyncio.shield(svc.storage.delete(key))
+        raise
+    return JSONResponse(project_json(project), status_code=201)
+
+
+async def list_projects(request: Request) -> Response:
+    """The caller's projects, newest first."""
+    user = current_user(request)
+    projects = await Project.filter(user_id=user.id).order_by("-created_at", "-id")
+    return JSONResponse({"projects": [project_json(p) for p in projects]})
+
+
+async def get_project(request: Request) -> Response:
+    project = await owned(Project, request.path_params["project_id"], current_user(request))
+    return JSONResponse(project_json(project))
+
+
+async def delete_project(request: Request) -> Response:
+    """Stop its exports, delete its rows (cascading) and every file it owns."""
+    svc = services(request)
+    project = await owned(Project, request.path_params["project_id"], current_user(request))
+    exports = await Export.filter(project_id=project.id)
+    keys = {project.source_key} | {e.video_key for e in exports if e.video_key}
+    chunk_keys = await ExportChunk.filter(export__project_id=project.id).values_list(
+        "storage_key", flat=True
+    )
+    keys |= {str(k) for k in chunk_keys if k}
+    for export in exports:
+        if not ExportStatus(export.status).is_terminal:
+            await request_cancel(svc.redis, export.id)
+    await project.delete()
+    for key in sorted(keys):
+        await svc.storage.delete(key)
+    await svc.storage.delete_prefix(project_prefix(project.id))
+    return Response(status_code=204)
+
+
+_PROJECT = ("projects",)
+
+routes = [
+    ApiRoute(
+        "/projects",
+        create_project,
+        "POST",
+        Operation(
+            "Upload a source video",
+            201,
+            "Project",
+            multipart="ProjectUpload",
+            errors=(400, 413, 415, 422),
+            tags=_PROJECT,
+        ),
+    ),
+    ApiRoute(
+        "/projects",
+        list_projects,
+        "GET",
+        Operation("List your projects", 200, "ProjectList", tags=_PROJECT),
+    ),
+    ApiRoute(
+        "/projects/{project_id}",
+        get_project,
+        "GET",
+        Operation("One project", 200, "Project", errors=(404,), tags=_PROJECT),
+    ),
+    ApiRoute(
+        "/projects/{project_id}",
+        delete_project,
+        "DELETE",
+        Operation("Delete a project, its exports and files", 204, errors=(404,), tags=_PROJECT),
+    ),
+]

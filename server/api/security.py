@@ -1,0 +1,44 @@
+"""Bearer-token authentication for everything mounted under ``/api``.
+
+Done as middleware on the mount, so no route can forget it; the verified ``User`` waits in
+the scope for ``context.current_user``.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server.api.context import USER_SCOPE_KEY
+from server.auth import AuthError, TokenVerifier
+from server.errors import error_response
+
+
+class BearerAuthMiddleware:
+    """401 ``unauthorized`` unless ``Authorization: Bearer <JWT>`` verifies."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        verifier: TokenVerifier = scope["app"].state.services.verifier
+        header = Headers(scope=scope).get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        problem = None
+        if scheme.lower() != "bearer" or not token.strip():
+            problem = "missing bearer token"
+        else:
+            try:
+                scope[USER_SCOPE_KEY] = await verifier.verify(token.strip())
+            except AuthError as exc:
+                problem = str(exc) or "invalid token"
+        if problem is not None:
+            response = error_response(
+                401, "unauthorized", problem, headers={"WWW-Authenticate": "Bearer"}
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

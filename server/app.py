@@ -1,0 +1,118 @@
+"""The web application: ``create_app(settings)`` builds it; nothing happens at import.
+
+The lifespan opens the database, Redis (events, cancel signals), storage and the Dramatiq
+broker once per process, puts them on ``app.state``, and closes them on shutdown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import redis.asyncio
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from server.api import batches, events, exports, health, moments, projects, videos
+from server.api.context import Services
+from server.api.openapi import openapi
+from server.api.security import BearerAuthMiddleware
+from server.auth import TokenVerifier
+from server.db import close_db, init_db
+from server.errors import EXCEPTION_HANDLERS
+from server.events import event_log_from_settings
+from server.queue import Enqueuer, make_broker
+from server.settings import Settings, SettingsError, load_settings
+from server.storage import storage_from_settings
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def api_routes() -> list[BaseRoute]:
+    """Every route under ``/api``, each module contributing its own."""
+    return [
+        *projects.routes,
+        *moments.routes,
+        *exports.routes,
+        *videos.routes,
+        *batches.routes,
+        *events.routes,
+    ]
+
+
+def _routes(static_dir: Path) -> list[BaseRoute]:
+    routes: list[BaseRoute] = [
+        *health.routes,
+        Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+        Mount("/api", routes=api_routes(), middleware=[Middleware(BearerAuthMiddleware)]),
+    ]
+    if (static_dir / "index.html").is_file():
+        routes.append(Mount("/", app=StaticFiles(directory=static_dir, html=True), name="static"))
+    return routes
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    assert settings.redis_url is not None  # checked by create_app
+    await init_db(settings)
+    client = redis.asyncio.Redis.from_url(settings.redis_url)
+    broker = make_broker(settings.redis_url)
+    storage = storage_from_settings(settings)
+    svc = Services(
+        settings=settings,
+        redis=client,
+        events=event_log_from_settings(client, settings),
+        storage=storage,
+        broker=broker,
+        enqueuer=Enqueuer(broker),
+        verifier=TokenVerifier(settings),
+    )
+    app.state.services = svc
+    app.state.redis = svc.redis
+    app.state.events = svc.events
+    app.state.storage = svc.storage
+    app.state.broker = svc.broker
+    app.state.enqueuer = svc.enqueuer
+    app.state.verifier = svc.verifier
+    try:
+        yield
+    finally:
+        await storage.close()
+        broker.close()
+        await client.aclose()
+        await close_db()
+
+
+def create_app(settings: Settings | None = None, *, static_dir: Path = STATIC_DIR) -> Starlette:
+    """The Starlette app for ``settings`` (default: read from ``REELAY_*`` variables).
+
+    Raises SettingsError when no Redis URL is configured: the web process needs one.
+    """
+    settings = settings or load_settings()
+    if not settings.redis_url:
+        raise SettingsError(
+            "REELAY_REDIS_URL is required for `reelay web` (use `reelay dev` for an embedded one)"
+        )
+    middleware = []
+    if settings.allowed_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.allowed_origins),
+                allow_methods=["GET", "POST", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            )
+        )
+    app = Starlette(
+        routes=_routes(static_dir),
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,39 @@
+"""``reelay web``: the HTTP server (uvicorn running ``create_app``), the production process.
+
+uvicorn builds the app through the factory in each worker process, so settings are read
+there from ``REELAY_*`` variables; the flags override host and port.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from server.settings import load_settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=None, help="interface to listen on (REELAY_HOST)")
+    parser.add_argument("--port", type=int, default=None, help="HTTP port (REELAY_PORT)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (default 1)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if not settings.redis_url:
+        print("reelay web: REELAY_REDIS_URL is required (or use `reelay dev`)")
+        return 2
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=max(args.workers, 1),
+        log_level=settings.log_level,
+        proxy_headers=True,
+        lifespan="on",
+    )
+    return 0

@@ -1,0 +1,144 @@
+"""Our HTTP errors, and the one place that turns any failure into ``{"error": {...}}``.
+
+Routes raise ``ApiError`` (or a render engine error); Starlette's own 404/405 and every
+unexpected exception come through the same handlers, so clients parse one error shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from workers.render.errors import RenderError
+
+
+class ApiError(Exception):
+    """A failure the client can act on: an HTTP status, a stable ``code`` and a sentence."""
+
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.headers = dict(headers or {})
+
+
+class BadRequest(ApiError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMedia(ApiError):
+    status, code = 415, "not_a_video"
+
+
+class RangeNotSatisfiable(ApiError):
+    status, code = 416, "range_not_satisfiable"
+
+
+class ValidationFailed(ApiError):
+    """Well-formed but invalid input; the message starts with the offending field."""
+
+    status, code = 422, "validation_error"
+
+
+class ServiceUnavailable(ApiError):
+    status, code = 503, "unavailable"
+
+
+#: Render engine error code → HTTP status when the web side meets it (probing, validation).
+RENDER_ERROR_STATUS: dict[str, int] = {
+    "not_a_video": 415,
+    "unsupported_codec": 415,
+    "moment_out_of_range": 422,
+    "invalid_render_spec": 422,
+}
+
+#: Starlette HTTPException status → our code, for errors raised by routing itself.
+HTTP_STATUS_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+}
+
+NOT_FOUND_MESSAGE = "no such resource"
+
+
+def from_render_error(exc: RenderError) -> ApiError:
+    """The API error for a render engine failure met while serving a request."""
+    return ApiError(exc.message, code=exc.code, status=RENDER_ERROR_STATUS.get(exc.code, 422))
+
+
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The error body every failure shares."""
+    body = {"error": {"code": code, "message": message}}
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+async def _render_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RenderError)
+    return await _api_error(request, from_render_error(exc))
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = HTTP_STATUS_CODES.get(exc.status_code, "error")
+    message = NOT_FOUND_MESSAGE if exc.status_code == 404 else str(exc.detail)
+    return error_response(exc.status_code, code, message, exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    """Never leaks a traceback or a path; Starlette re-raises so the server logs it."""
+    return error_response(500, "internal_error", "something went wrong on our side")
+
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+#: Pass to ``Starlette(exception_handlers=...)``.
+EXCEPTION_HANDLERS: dict[int | type[Exception], Handler] = {
+    ApiError: _api_error,
+    RenderError: _render_error,
+    HTTPException: _http_exception,
+    Exception: _unexpected,
+}
