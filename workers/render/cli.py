@@ -1,0 +1,112 @@
+"""``reelay render``: one clip rendered in this process with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .engine import render
+from .errors import InvalidRenderSpec, RenderError
+from .spec import ASPECT_RATIOS, RESOLUTIONS, Caption, Progress, RenderSpec
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("src", help="source video file")
+    parser.add_argument("--start", type=float, required=True, help="moment start, seconds")
+    parser.add_argument("--end", type=float, required=True, help="moment end, seconds")
+    parser.add_argument("--aspect", choices=ASPECT_RATIOS, default="9:16")
+    parser.add_argument("--resolution", choices=RESOLUTIONS, default="720p")
+    parser.add_argument(
+        "--captions", type=Path, help='JSON list of {"start_s", "end_s", "text"} (source times)'
+    )
+    parser.add_argument("--focus-x", type=float, default=0.5, help="horizontal focus, 0..1")
+    parser.add_argument("--chunk-s", type=float, default=6.0, help="chunk length, seconds")
+    parser.add_argument("--preset", default="veryfast", help="libx264 preset")
+    parser.add_argument("--crf", type=int, default=23, help="libx264 CRF (0..51)")
+    parser.add_argument("--work-dir", help="keep chunks here so a rerun resumes")
+    parser.add_argument("-o", "--output", required=True, help="output MP4 path")
+
+
+def load_captions(path: Path) -> tuple[Caption, ...]:
+    """Read captions JSON; accepts ``start_s/end_s`` or ``start/end`` keys."""
+    try:
+        items: Any = json.loads(path.read_text(encoding="utf-8"))
+        return tuple(
+            Caption(
+                start_s=float(item.get("start_s", item.get("start"))),
+                end_s=float(item.get("end_s", item.get("end"))),
+                text=str(item["text"]),
+            )
+            for item in items
+        )
+    except OSError as exc:
+        raise InvalidRenderSpec(f"cannot read captions file {path}: {exc.strerror}") from exc
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InvalidRenderSpec(
+            f"{path} must be a JSON list of objects with start_s, end_s and text"
+        ) from exc
+
+
+class _Bar:
+    """A tqdm bar fed by Progress reports: frames, our measured speed and ETA."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm[Any] | None = None  # created on the first report, so errors stay one line
+
+    def __call__(self, progress: Progress) -> None:
+        if self.bar is None:
+            self.bar = tqdm(
+                total=progress.frames_total,
+                unit="frame",
+                dynamic_ncols=True,
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} frames{postfix}",
+            )
+        eta = "?" if progress.eta_s is None else f"{progress.eta_s:.0f}s"
+        self.bar.set_postfix_str(
+            f"{progress.speed:.2f}x, ETA {eta}, chunk {progress.chunks_done}/"
+            f"{progress.chunks_total}",
+            refresh=False,
+        )
+        self.bar.update(progress.frames_done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render; 0 on success, 1 with one ``code: message`` line on stderr otherwise."""
+    bar = _Bar()
+    try:
+        captions = load_captions(args.captions) if args.captions else ()
+        spec = RenderSpec(
+            start_s=args.start,
+            end_s=args.end,
+            aspect_ratio=args.aspect,
+            resolution=args.resolution,
+            focus_x=args.focus_x,
+            captions=captions,
+            preset=args.preset,
+            crf=args.crf,
+            chunk_s=args.chunk_s,
+        )
+        info = render(args.src, spec, args.output, work_dir=args.work_dir, on_progress=bar)
+    except RenderError as exc:
+        bar.close()
+        print(f"reelay render: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        bar.close()
+        print("reelay render: cancelled: interrupted", file=sys.stderr)
+        return 130
+    bar.close()
+    print(
+        f"{info.path}: {info.width}x{info.height}, {info.duration_s:.2f} s, "
+        f"{info.size_bytes / 1e6:.2f} MB, {'with' if info.has_audio else 'no'} audio"
+    )
+    return 0
