@@ -60,7 +60,7 @@ def _operation(path: str, route: ApiRoute) -> dict[str, Any]:
     op = route.operation
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name, _convertor in _PARAM.findall(path)
+        for name in _PARAM.findall(path)
     ]
     for query in op.query:
         schema: dict[str, Any] = {"type": "integer", "minimum": query.minimum}

@@ -7,6 +7,7 @@ enqueued messages stay in the broker's Redis queue, where tests read them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from starlette.applications import Starlette
 from server.app import create_app
 from server.auth import issue_token
 from server.settings import Settings
+from tests.conftest import SettingsFactory
 from tests.media import make_audio_only, make_empty, make_garbage, make_video
 
 TOKEN_TTL_S = 600
@@ -67,32 +69,39 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
     )
 
 
-def _client(app: Starlette, token: str | None, *, raise_errors: bool) -> httpx.AsyncClient:
+def _client(app: Starlette, token: str | None) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_errors)
+    transport = httpx.ASGITransport(app=app)
     return httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers)
+
+
+@contextlib.asynccontextmanager
+async def running_api(
+    app_settings: Settings, redis_client: redis.asyncio.Redis, static_dir: Path
+) -> AsyncIterator[Api]:
+    """The app with its lifespan running, and a client per user."""
+    app = create_app(app_settings, static_dir=static_dir)
+    async with app.router.lifespan_context(app):
+        secret = app_settings.jwt_secret
+        alice = _client(app, issue_token(secret, "alice", ttl_s=TOKEN_TTL_S))
+        bob = _client(app, issue_token(secret, "bob", ttl_s=TOKEN_TTL_S))
+        anon = _client(app, None)
+        try:
+            yield Api(app, app_settings, alice, bob, anon, redis=redis_client)
+        finally:
+            for client in (alice, bob, anon):
+                await client.aclose()
 
 
 @pytest.fixture
 async def api(
     request: pytest.FixtureRequest,
-    settings: Any,
+    settings: SettingsFactory,
     db: str,
     redis_client: redis.asyncio.Redis,
+    tmp_path: Path,
 ) -> AsyncIterator[Api]:
     marker = request.node.get_closest_marker("settings")
     overrides = dict(marker.kwargs) if marker else {}
-    app_settings: Settings = settings(**overrides)
-    app = create_app(app_settings, static_dir=Path(request.config.rootpath) / "no-static")
-    async with app.router.lifespan_context(app):
-        secret = app_settings.jwt_secret
-        clients = [
-            _client(app, issue_token(secret, "alice", ttl_s=TOKEN_TTL_S), raise_errors=True),
-            _client(app, issue_token(secret, "bob", ttl_s=TOKEN_TTL_S), raise_errors=True),
-            _client(app, None, raise_errors=True),
-        ]
-        try:
-            yield Api(app, app_settings, *clients, redis=redis_client)
-        finally:
-            for client in clients:
-                await client.aclose()
+    async with running_api(settings(**overrides), redis_client, tmp_path / "no-static") as api:
+        yield api
