@@ -126,7 +126,10 @@ def test_render_resumes_from_finished_chunks(source: Path, tmp_path: Path) -> No
     for name, before in finished.items():
         after = os.stat(work / name)
         assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    resumed_frames = 15 * len(finished)
+    plan = plan_render(probe(str(source)), SPEC)
+    resumed_frames = sum(c.frame_count for c in plan.chunks if any(
+        name.endswith(f"-chunk{c.index:04d}.mp4") for name in finished
+    ))  # fmt: skip
     assert progress[0] == resumed_frames  # reused chunks count at once, frame by frame never
     assert min(progress) == resumed_frames
     assert read_media(tmp_path / "out.mp4", decode_audio=False).frames == 72

@@ -156,3 +156,13 @@ def test_audio_layouts_and_rates_become_48k_aac(
     assert media.audio is not None
     assert abs(media.audio.shape[1] - 48000) <= 1024
     assert float(np.sqrt(np.mean(media.audio[:, 4800:-4800] ** 2))) > 0.05
+
+
+def test_every_frame_is_right_across_keyframe_aligned_chunks(
+    counter_source: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.mp4"
+    render(str(counter_source), _spec(0.2, 2.8, chunk_s=0.5), str(out))
+    means = all_luma_means(out)
+    expected = [counter_level(6 + n) for n in range(78)]
+    assert np.allclose(means, expected, atol=3.0), (means, expected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,16 @@ def test_invalid_specs_are_refused(changes: dict[str, object]) -> None:
     with pytest.raises(InvalidRenderSpec) as caught:
         plan_render(_source(), spec)
     assert caught.value.code == "invalid_render_spec"
+
+
+def test_chunk_edges_move_just_after_nearby_keyframes() -> None:
+    keys = tuple(k * 2.0 - 1 / 15 for k in range(6))  # index (decode) times of a 2 s GOP
+    source = SourceInfo(duration_s=10.0, width=1920, height=1080, fps=30.0, has_audio=False,
+                        video_codec="h264", keyframes_s=keys)  # fmt: skip
+    plan = plan_render(source, RenderSpec(start_s=1.0, end_s=9.5, chunk_s=2.0))
+    assert plan.chunks[-1].end_frame == plan.total_frames == 255
+    for chunk in plan.chunks[1:]:
+        gaps = [chunk.start_s - k for k in keys]
+        assert any(0.1 - 1e-6 <= gap <= 0.1 + 1 / 30 for gap in gaps), chunk
+    for before, after in itertools.pairwise(plan.chunks):
+        assert before.end_frame == after.first_frame

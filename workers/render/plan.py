@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from fractions import Fraction
 
@@ -31,6 +33,9 @@ _STANDARD_RATES = (
 MAX_FPS = Fraction(60)
 #: How far (seconds) a moment may run past the probed end before it counts as out of range.
 END_TOLERANCE_S = 0.05
+#: Chunks start this long after an indexed keyframe: index times may be decode times, which
+#: run a few frames ahead of presentation times when B-frames are used.
+KEYFRAME_MARGIN_S = 0.1
 _SHORT_SIDE = {"720p": 720, "1080p": 1080}
 
 
@@ -73,10 +78,9 @@ def plan_render(source: SourceInfo, spec: RenderSpec) -> RenderPlan:
     width, height = output_size(source, spec.aspect_ratio, spec.resolution)
     rate = output_rate(source.fps)
     total = max(1, round((spec.end_s - spec.start_s) * rate))
-    per_chunk = max(1, round(spec.chunk_s * rate))
+    edges = _chunk_edges(source, spec, rate, total)
     chunks = []
-    for index, first in enumerate(range(0, total, per_chunk)):
-        end = min(first + per_chunk, total)
+    for index, (first, end) in enumerate(itertools.pairwise(edges)):
         chunks.append(
             ChunkPlan(
                 index=index,
@@ -95,6 +99,29 @@ def plan_render(source: SourceInfo, spec: RenderSpec) -> RenderPlan:
         chunks=tuple(chunks),
         has_audio=source.has_audio,
     )
+
+
+def _chunk_edges(source: SourceInfo, spec: RenderSpec, rate: Fraction, total: int) -> list[int]:
+    """Output-frame indices where chunks start (plus ``total``): every ~chunk_s, moved to just
+    after a nearby source keyframe when there is one so a chunk's seek lands right on it."""
+    per_chunk = max(1, round(spec.chunk_s * rate))
+    keys = sorted(source.keyframes_s)
+    edges = [0]
+    nominal = per_chunk
+    while total - nominal > per_chunk // 4:
+        edge = nominal
+        wanted = spec.start_s + float(nominal / rate)
+        i = bisect.bisect_left(keys, wanted)
+        near = [k for k in keys[max(0, i - 1) : i + 1] if abs(k - wanted) <= spec.chunk_s / 2]
+        if near:
+            key = min(near, key=lambda k: abs(k - wanted))
+            snapped = math.ceil((key + KEYFRAME_MARGIN_S - spec.start_s) * rate - 1e-9)
+            if edges[-1] < snapped < total:
+                edge = snapped
+        edges.append(edge)
+        nominal = edge + per_chunk
+    edges.append(total)
+    return edges
 
 
 def single_chunk(plan: RenderPlan, spec: RenderSpec) -> RenderPlan:

@@ -51,6 +51,7 @@ def probe(path: str) -> SourceInfo:
             coded_width=coded_w,
             coded_height=coded_h,
             sample_aspect_ratio=float(sar),
+            keyframes_s=_keyframes(container, video),
         )
 
 
@@ -108,3 +109,18 @@ def _duration(container: av.container.InputContainer, video: av.video.stream.Vid
     if container.duration is not None and container.duration > 0:
         return container.duration / av.time_base
     return 0.0
+
+
+def _keyframes(
+    container: av.container.InputContainer, video: av.video.stream.VideoStream
+) -> tuple[float, ...]:
+    """Keyframe times from the container's index (read from the header, no demuxing)."""
+    if video.time_base is None:
+        return ()
+    origin = timeline_origin(container)
+    base = video.time_base
+    return tuple(
+        round(float(entry.timestamp * base) - origin, 6)
+        for entry in video.index_entries
+        if entry.is_keyframe
+    )

@@ -70,6 +70,9 @@ class SourceInfo:
     coded_width: int = 0
     coded_height: int = 0
     sample_aspect_ratio: float = 1.0
+    #: Seconds (from the timeline origin) of the video keyframes the container indexes, if any;
+    #: chunk edges are placed just after them so chunks need no pre-roll decoding.
+    keyframes_s: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,7 @@ class _ChunkRenderer:
         self.captions = CaptionTrack(spec.captions, plan.width, plan.height)
         self.output = output
         self.encoder = _add_encoder(output, plan, spec)
+        self._seeked = False
         self._cached_source: av.VideoFrame | None = None
         self._cached_captions: tuple[int, ...] = ()
         self._cached: av.VideoFrame | None = None
@@ -126,9 +127,8 @@ class _ChunkRenderer:
         tolerance = 0.25 / float(self.rate)
         first, end = self.chunk.first_frame, self.chunk.end_frame
         slot = first
-        self._seek(self.chunk.start_s - tolerance)
         previous: av.VideoFrame | None = None
-        for frame in self._frames(poller):
+        for frame in self._frames_from_start(poller, tolerance):
             if frame.time is None:
                 continue
             t = frame.time - self.origin
@@ -150,12 +150,34 @@ class _ChunkRenderer:
                 on_frames(slot - first)
         self.output.mux(self.encoder.encode(None))
 
+    def _frames_from_start(self, poller: CancelPoller, tolerance: float) -> Iterator[av.VideoFrame]:
+        """Frames from a keyframe at or before the chunk's first output frame.
+
+        If the container's seek lands after that frame (loose indexes, or index times that are
+        decode times), seek again further back, so the cut stays frame-accurate.
+        """
+        first_time = self.slot_time(self.chunk.first_frame)
+        target, step = first_time - tolerance, 1.0
+        while True:
+            self._seek(target)
+            frames = self._frames(poller)
+            head = next(frames, None)
+            if head is None or target <= 0.0:
+                break
+            if head.time is not None and head.time - self.origin <= first_time + tolerance:
+                break
+            target, step = target - step, step * 2
+        if head is not None:
+            yield head
+        yield from frames
+
     def _seek(self, t: float) -> None:
-        if t <= 0.0 or self.video.time_base is None:
+        """Seek to the keyframe at or before source time ``t``; the file start if ``t <= 0``."""
+        if self.video.time_base is None or (t <= 0.0 and not self._seeked):
             return
-        self.container.seek(
-            int((t + self.origin) / self.video.time_base), stream=self.video, backward=True
-        )
+        self._seeked = True
+        target = max(0.0, t) + self.origin
+        self.container.seek(int(target / self.video.time_base), stream=self.video, backward=True)
 
     def _frames(self, poller: CancelPoller) -> Iterator[av.VideoFrame]:
         """Decoded frames in order; a packet that fails to decode is skipped, not fatal."""
