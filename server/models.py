@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -70,7 +71,8 @@ class Moment(Model):
     end_s = fields.FloatField()
     title = fields.CharField(max_length=255, default="")
     focus_x = fields.FloatField(default=0.5)
-    captions = fields.JSONField(default=list)  # [{"start_s", "end_s", "text"}]
+    # [{"start_s", "end_s", "text"}] in source time
+    captions: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     project_id: str
@@ -173,7 +175,7 @@ class IdempotencyRecord(Model):
     user_id = fields.CharField(max_length=255)
     key = fields.CharField(max_length=255)
     request_hash = fields.CharField(max_length=64)
-    response = fields.JSONField()
+    response: fields.JSONField[dict[str, Any]] = fields.JSONField()
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

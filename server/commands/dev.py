@@ -1,0 +1,115 @@
+"""``reelay dev``: the whole stack on one machine with zero set-up.
+
+Starts an embedded Redis (unless REELAY_REDIS_URL is set), applies migrations, then runs
+``reelay web`` and ``reelay worker`` as child processes with their logs interleaved.
+Ctrl-C (or any child dying) stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+from typing import IO
+
+from server.auth import issue_token
+from server.commands.embedded_redis import EmbeddedRedis, start_embedded_redis
+from server.db import close_db, init_db
+from server.settings import Settings, load_settings
+
+DEV_TOKEN_TTL_S = 12 * 3600
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=None, help="interface to listen on (REELAY_HOST)")
+    parser.add_argument("--port", type=int, default=None, help="HTTP port (REELAY_PORT)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default 2; 0 runs none)"
+    )
+    parser.add_argument("--user", default="dev", help="user the printed dev link signs in as")
+
+
+async def _migrate(settings: Settings) -> None:
+    await init_db(settings, apply_migrations=True)
+    await close_db()
+
+
+def _pump(name: str, stream: IO[bytes]) -> None:
+    for raw in iter(stream.readline, b""):
+        sys.stdout.write(f"{name:<7}| {raw.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+def _spawn(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    threading.Thread(target=_pump, args=(name, process.stdout), daemon=True).start()
+    return process
+
+
+def _stop(processes: list[subprocess.Popen[bytes]], timeout_s: float = 20.0) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    settings = replace(
+        settings,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        dev_workers=settings.dev_workers if args.workers is None else args.workers,
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    embedded: EmbeddedRedis | None = None
+    env = dict(os.environ)
+    if not settings.redis_url:
+        embedded = start_embedded_redis(settings.data_dir)
+        settings = replace(settings, redis_url=embedded.url)
+        print(f"reelay dev: embedded Redis at {embedded.url}", flush=True)
+    env["REELAY_REDIS_URL"] = settings.redis_url or ""
+    env["REELAY_DATA_DIR"] = str(settings.data_dir.resolve())
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    asyncio.run(_migrate(settings))
+    children = [_spawn("web", ["web", "--host", settings.host, "--port", str(settings.port)], env)]
+    if settings.dev_workers > 0:
+        children.append(_spawn("worker", ["worker", "--processes", str(settings.dev_workers)], env))
+    url = f"http://{settings.host}:{settings.port}/"
+    token = issue_token(settings.jwt_secret, args.user, ttl_s=DEV_TOKEN_TTL_S)
+    print(f"reelay dev: serving {url}", flush=True)
+    print(f"reelay dev: signed-in dev link {url}#token={token}", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    code = 0
+    try:
+        while not stop.wait(0.5):
+            dead = [p for p in children if p.poll() is not None]
+            if dead:
+                print(f"reelay dev: a child exited with code {dead[0].returncode}; stopping")
+                code = 1
+                break
+    finally:
+        _stop(children)
+        if embedded is not None:
+            embedded.stop()
+        print("reelay dev: stopped", flush=True)
+    return code

@@ -1,0 +1,33 @@
+"""The workers' Dramatiq broker: the shared Redis broker plus worker-only middleware."""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import AsyncIO, CurrentMessage
+
+from server.queue import make_broker
+from server.settings import Settings, load_settings
+from workers.exports import declare_actors
+from workers.runtime import RuntimeMiddleware
+
+
+def setup_broker(settings: Settings) -> RedisBroker:
+    """A broker with every reelay actor declared and the worker runtime middleware."""
+    if not settings.redis_url:
+        raise RuntimeError("REELAY_REDIS_URL is not set; workers need the broker's Redis")
+    broker = make_broker(settings.redis_url)
+    broker.add_middleware(AsyncIO())
+    broker.add_middleware(CurrentMessage())
+    broker.add_middleware(RuntimeMiddleware(settings, broker))
+    declare_actors(broker)
+    return broker
+
+
+def setup() -> None:
+    """Entry point for ``dramatiq workers.broker:setup`` (what ``reelay worker`` runs)."""
+    settings = load_settings()
+    logging.getLogger("reelay").setLevel(settings.log_level.upper())
+    dramatiq.set_broker(setup_broker(settings))

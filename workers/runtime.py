@@ -1,0 +1,110 @@
+"""What a worker process holds while it runs: settings, DB, Redis, storage, event log.
+
+Dramatiq actors run in plain threads; everything async (Tortoise, redis.asyncio,
+aioboto3) lives on ONE event loop thread per process, and actors hop onto it with
+``runtime.run(coro)``. Render work stays in the actor's own thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.middleware import Middleware
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis as AsyncRedis
+
+from server.db import close_db, init_db
+from server.events import EventLog
+from server.queue import Enqueuer
+from server.settings import Settings
+from server.storage import Storage, storage_from_settings
+
+T = TypeVar("T")
+logger = logging.getLogger("reelay.worker")
+
+
+@dataclass
+class WorkerRuntime:
+    """The connections one worker process shares between its actor threads."""
+
+    settings: Settings
+    storage: Storage
+    events: EventLog
+    redis: AsyncRedis
+    sync_redis: SyncRedis
+    enqueuer: Enqueuer
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        """Await ``awaitable`` on the process's event loop thread and return its result."""
+        loop_thread = get_event_loop_thread()
+        if loop_thread is None:
+            raise RuntimeError("the worker's event loop thread is not running")
+
+        async def wait() -> T:
+            return await awaitable
+
+        return loop_thread.run_coroutine(wait())
+
+
+_runtime: WorkerRuntime | None = None
+
+
+def current_runtime() -> WorkerRuntime:
+    """The runtime of this worker process; actors call it, never build their own."""
+    if _runtime is None:
+        raise RuntimeError("no worker runtime: the RuntimeMiddleware has not booted")
+    return _runtime
+
+
+def _redis_url(settings: Settings) -> str:
+    if not settings.redis_url:
+        raise RuntimeError("REELAY_REDIS_URL is not set; workers need the broker's Redis")
+    return settings.redis_url
+
+
+class RuntimeMiddleware(Middleware):
+    """Opens the runtime after the worker boots and closes it at shutdown."""
+
+    def __init__(self, settings: Settings, broker: dramatiq.Broker) -> None:
+        self.settings = settings
+        self.broker = broker
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        global _runtime
+        url = _redis_url(self.settings)
+        client = AsyncRedis.from_url(url)
+        runtime = WorkerRuntime(
+            settings=self.settings,
+            storage=storage_from_settings(self.settings),
+            events=EventLog(
+                client,
+                maxlen=self.settings.event_log_maxlen,
+                max_age_s=self.settings.event_log_max_age_s,
+            ),
+            redis=client,
+            sync_redis=SyncRedis.from_url(url),
+            enqueuer=Enqueuer(self.broker),
+        )
+        runtime.run(init_db(self.settings, apply_migrations=True))
+        _runtime = runtime
+        logger.info("worker runtime ready (pid %s)", os.getpid())
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        global _runtime
+        runtime, _runtime = _runtime, None
+        if runtime is None:
+            return
+        runtime.run(_close(runtime))
+        runtime.sync_redis.close()
+
+
+async def _close(runtime: WorkerRuntime) -> None:
+    await runtime.storage.close()
+    await runtime.redis.aclose()
+    await close_db()
