@@ -23,11 +23,19 @@ ACTOR_QUEUES: dict[str, str] = {
 
 #: A worker that stops heartbeating for this long has its unacked messages requeued.
 HEARTBEAT_TIMEOUT_MS = 15_000
+#: One broker command in this many also requeues dead workers' messages (Dramatiq's
+#: default, 1000, can leave a crashed worker's chunk waiting for minutes).
+MAINTENANCE_CHANCE = 20
 
 
 def make_broker(redis_url: str) -> RedisBroker:
     """The Redis broker both sides use; workers add their middleware to it."""
-    return RedisBroker(url=redis_url, namespace="reelay", heartbeat_timeout=HEARTBEAT_TIMEOUT_MS)
+    return RedisBroker(
+        url=redis_url,
+        namespace="reelay",
+        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+        maintenance_chance=MAINTENANCE_CHANCE,
+    )
 
 
 def build_message(actor_name: str, *args: Any) -> dramatiq.Message[Any]:
