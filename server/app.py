@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from server.api import batches, events, exports, health, moments, projects, videos
 from server.api.context import Services
 from server.api.openapi import openapi
+from server.api.routing import group
 from server.api.security import BearerAuthMiddleware
 from server.auth import TokenVerifier
 from server.db import close_db, init_db
@@ -35,18 +36,22 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def api_routes() -> list[BaseRoute]:
     """Every route under ``/api``, each module contributing its own."""
     return [
-        *projects.routes,
-        *moments.routes,
-        *exports.routes,
-        *videos.routes,
-        *batches.routes,
-        *events.routes,
+        *group(
+            [
+                *projects.routes,
+                *moments.routes,
+                *exports.routes,
+                *videos.routes,
+                *batches.routes,
+                *events.routes,
+            ]
+        )
     ]
 
 
 def _routes(static_dir: Path) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
-        *health.routes,
+        *group(health.routes),
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         Mount("/api", routes=api_routes(), middleware=[Middleware(BearerAuthMiddleware)]),
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from workers.render.errors import RenderError
@@ -128,6 +128,11 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, exc.headers)
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """The client hung up mid-request; nobody reads this answer, but it is not our error."""
+    return error_response(400, "client_disconnected", "the client closed the connection")
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     """Never leaks a traceback or a path; Starlette re-raises so the server logs it."""
     return error_response(500, "internal_error", "something went wrong on our side")
@@ -140,5 +145,6 @@ EXCEPTION_HANDLERS: dict[int | type[Exception], Handler] = {
     ApiError: _api_error,
     RenderError: _render_error,
     HTTPException: _http_exception,
+    ClientDisconnect: _client_gone,
     Exception: _unexpected,
 }

@@ -14,6 +14,7 @@ from dramatiq.brokers.redis import RedisBroker
 from starlette.requests import HTTPConnection
 from tortoise.models import Model
 
+from server.api.schemas import MAX_ID_CHARS
 from server.auth import TokenVerifier, User
 from server.errors import NotFound
 from server.events import EventLog
@@ -55,7 +56,9 @@ M = TypeVar("M", bound=Model)
 
 async def owned(model: type[M], object_id: str, user: User, **related: Any) -> M:
     """The row ``object_id`` of ``model`` if ``user`` owns it, else 404 ``not_found``."""
-    row = await model.filter(id=object_id, user_id=user.id, **related).first()
+    row = None
+    if len(object_id) <= MAX_ID_CHARS:
+        row = await model.filter(id=object_id, user_id=user.id, **related).first()
     if row is None:
         raise NotFound(f"no {model.__name__.lower()} {object_id}")
     return row

@@ -13,12 +13,14 @@ from server.api.routing import ApiRoute, Operation, Query
 from server.models import Project
 
 MAX_PAGE = 500
+#: Cursors are event seqs; anything past this (JSON's exact integer range) is refused.
+MAX_SEQ = 2**53 - 1
 
 
 async def list_events(request: Request) -> Response:
     """Events with ``seq > since``, oldest first; ``reset`` when the cursor is too old."""
     project = await owned(Project, request.path_params["project_id"], current_user(request))
-    since = query_int(request, "since", default=0)
+    since = query_int(request, "since", default=0, maximum=MAX_SEQ)
     limit = query_int(request, "limit", default=MAX_PAGE, minimum=1, maximum=MAX_PAGE)
     page = await services(request).events.read_since(project.id, since, limit=limit)
     body: dict[str, Any] = {
@@ -41,7 +43,12 @@ routes = [
             "EventPage",
             errors=(400, 404),
             query=(
-                Query("since", "The last seq you applied (0 for everything)", default=0),
+                Query(
+                    "since",
+                    "The last seq you applied (0 for everything)",
+                    maximum=MAX_SEQ,
+                    default=0,
+                ),
                 Query("limit", "Page size", minimum=1, maximum=MAX_PAGE, default=MAX_PAGE),
             ),
             tags=("events",),

@@ -23,7 +23,7 @@ from server.api.batches import complete_batch_if_done
 from server.api.context import Services, current_user, owned, services
 from server.api.fields import boolean, choice, invalid, read_json, string
 from server.api.routing import ApiRoute, Operation
-from server.api.schemas import MAX_EMAIL_CHARS, export_json
+from server.api.schemas import MAX_EMAIL_CHARS, MAX_ID_CHARS, export_json
 from server.cancellation import clear_cancel, request_cancel
 from server.errors import Conflict, ServiceUnavailable, ValidationFailed
 from server.models import Batch, Export, ExportStatus, Moment, Project, new_id
@@ -49,7 +49,7 @@ def parse_request(body: dict[str, Any], max_exports: int) -> ExportRequest:
     if len(ids) > max_exports:
         raise invalid("moment_ids", f"at most {max_exports} per request")
     for index, item in enumerate(ids):
-        if not isinstance(item, str) or not 1 <= len(item) <= 64:
+        if not isinstance(item, str) or not 1 <= len(item) <= MAX_ID_CHARS:
             raise invalid(f"moment_ids[{index}]", "must be a moment ID")
     if len(set(ids)) != len(ids):
         raise invalid("moment_ids", "must not repeat a moment")

@@ -124,7 +124,7 @@ def object_list(
 ) -> list[dict[str, Any]]:
     """A JSON array of objects, at most ``max_items`` long."""
     value = data.get(name, _MISSING)
-    if value is _MISSING or (value is None and default is not _MISSING):
+    if value is _MISSING:
         if default is _MISSING:
             raise invalid(name, "required")
         return list(default)
@@ -145,7 +145,7 @@ def query_int(
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not raw.isascii():
+    if not raw.isdigit() or not raw.isascii() or len(raw) > 20:
         raise BadRequest(f"{name}: must be a non-negative integer", code="invalid_parameter")
     value = int(raw)
     if value < minimum or (maximum is not None and value > maximum):

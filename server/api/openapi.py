@@ -16,17 +16,18 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount
 
 from server.api.context import services
-from server.api.routing import ApiRoute, Operation
+from server.api.routing import ApiPath, ApiRoute, Operation
 from server.api.schemas import COMPONENTS, request_schemas
 
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 
 def walk(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, ApiRoute]]:
-    """Every ``ApiRoute`` with its full path, looking inside mounts."""
+    """Every declared ``ApiRoute`` with its full path, looking inside mounts."""
     for route in routes:
-        if isinstance(route, ApiRoute):
-            yield prefix + route.path, route
+        if isinstance(route, ApiPath):
+            for declared in route.declared.values():
+                yield prefix + route.path, declared
         elif isinstance(route, Mount):
             yield from walk(route.routes, prefix + route.path)
 

@@ -7,7 +7,6 @@ behind at all: every failure path removes the stored bytes and any temporary cop
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import tempfile
@@ -53,12 +52,15 @@ async def _tee(chunks: AsyncIterator[bytes], copy: IO[bytes]) -> AsyncIterator[b
 def _probe(path: Path, filename: str) -> SourceInfo:
     """Probe, with messages that name the user's file and never our paths."""
     try:
-        return probe(str(path))
+        info = probe(str(path))
     except NotAVideo as exc:
         raise ApiError(f"{filename} is not a decodable video", code=exc.code, status=415) from exc
     except RenderError as exc:
         message = exc.message.replace(path.name, filename).replace(str(path.parent), "")
         raise ApiError(message, code=exc.code, status=415) from exc
+    if info.duration_s <= 0:
+        raise ApiError(f"{filename} is a still image, not a video", code="not_a_video", status=415)
+    return info
 
 
 async def _store_and_probe(
@@ -90,10 +92,9 @@ async def create_project(request: Request) -> Response:
     project_id = new_id("prj")
     filename = os.path.basename(upload.filename or "") or "upload"
     key = source_key(project_id, upload.filename)
-    stored = False
+    created = False
     try:
         try:
-            stored = True
             size, info = await _store_and_probe(svc, upload, key, filename)
         except UploadTooLarge as exc:
             raise PayloadTooLarge(
@@ -121,11 +122,10 @@ async def create_project(request: Request) -> Response:
             has_audio=info.has_audio,
             size_bytes=size,
         )
-    except BaseException:
-        if stored:
-            with contextlib.suppress(OSError, ApiError):
-                await asyncio.shield(svc.storage.delete(key))
-        raise
+        created = True
+    finally:
+        if not created:  # whatever went wrong, no stored bytes outlive the request
+            await asyncio.shield(svc.storage.delete(key))
     return JSONResponse(project_json(project), status_code=201)
 
 
@@ -158,6 +158,7 @@ async def delete_project(request: Request) -> Response:
     for key in sorted(keys):
         await svc.storage.delete(key)
     await svc.storage.delete_prefix(project_prefix(project.id))
+    await svc.events.delete(project.id)
     return Response(status_code=204)
 
 

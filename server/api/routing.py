@@ -1,12 +1,13 @@
 """Routes that carry their own OpenAPI description, declared right beside the handler.
 
-``/openapi.json`` is built from these declarations (see ``openapi.py``), so a route and its
-documentation cannot drift apart silently.
+Modules declare one ``ApiRoute`` per method; ``group`` joins those sharing a path into one
+Starlette route, so a wrong method gets a 405 whose ``Allow`` lists every method the path
+has. ``/openapi.json`` is built from the same declarations (see ``openapi.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -45,10 +46,35 @@ class Operation:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
-class ApiRoute(Route):
-    """A single-method route with its ``Operation``."""
+@dataclass(frozen=True)
+class ApiRoute:
+    """The declaration of one method on one path, with its handler and description."""
 
-    def __init__(self, path: str, endpoint: Endpoint, method: str, operation: Operation) -> None:
-        super().__init__(path, endpoint, methods=[method], name=endpoint.__name__)
-        self.method = method
-        self.operation = operation
+    path: str
+    endpoint: Endpoint
+    method: str
+    operation: Operation
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.__name__
+
+
+class ApiPath(Route):
+    """One path serving every method declared for it."""
+
+    def __init__(self, path: str, declared: Iterable[ApiRoute]) -> None:
+        self.declared = {route.method: route for route in declared}
+        super().__init__(path, self._dispatch, methods=list(self.declared))
+
+    async def _dispatch(self, request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await self.declared[method].endpoint(request)
+
+
+def group(declared: Iterable[ApiRoute]) -> list[ApiPath]:
+    """One ``ApiPath`` per distinct path, in first-declared order."""
+    by_path: dict[str, list[ApiRoute]] = {}
+    for route in declared:
+        by_path.setdefault(route.path, []).append(route)
+    return [ApiPath(path, routes) for path, routes in by_path.items()]

@@ -247,6 +247,7 @@ MAX_TITLE_CHARS = 255
 MAX_CAPTION_CHARS = 500
 MAX_CAPTIONS = 500
 MAX_EMAIL_CHARS = 320
+MAX_ID_CHARS = 40  # the width of every id column
 
 
 def request_schemas(max_exports_per_request: int) -> dict[str, Any]:
@@ -283,7 +284,7 @@ def request_schemas(max_exports_per_request: int) -> dict[str, Any]:
             {
                 "moment_ids": {
                     "type": "array",
-                    "items": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "items": {"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS},
                     "minItems": 1,
                     "maxItems": max_exports_per_request,
                     "uniqueItems": True,

@@ -87,9 +87,12 @@ async def test_every_api_route_needs_a_token(api: Api, owned_by_alice: dict[str,
 async def test_unknown_route_and_wrong_method_are_json(api: Api) -> None:
     assert_error(await api.alice.get("/api/nothing-here"), 404, "not_found")
     assert_error(await api.anon.get("/nothing-here"), 404, "not_found")
+    assert_error(await api.alice.get("/api/projects/" + "x" * 300), 404, "not_found")
     response = await api.alice.put("/api/projects")
     assert_error(response, 405, "method_not_allowed")
-    assert "POST" in response.headers["allow"]
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
+    response = await api.alice.post("/api/projects/prj_x")
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "DELETE"}
 
 
 async def test_unexpected_error_is_500_without_details(

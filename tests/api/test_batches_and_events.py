@@ -75,6 +75,8 @@ async def test_cursor_older_than_the_log_resets(api: Api, media: Media) -> None:
         {"limit": "0"},
         {"limit": "501"},
         {"since": "١"},
+        {"since": str(2**53)},
+        {"since": "9" * 5000},
     ],
 )
 async def test_bad_cursor_is_400(api: Api, media: Media, params: dict[str, str]) -> None:

@@ -56,6 +56,8 @@ async def test_create_list_and_get(api: Api, source: dict[str, Any]) -> None:
         ({"start_s": 0.0, "end_s": 1.0, "title": 5}, "title", "validation_error"),
         ({"start_s": 0.0, "end_s": 1.0, "title": "x" * 256}, "title", "validation_error"),
         ({"start_s": 0.0, "end_s": 1.0, "captions": {}}, "captions", "validation_error"),
+        ({"start_s": 0.0, "end_s": 1.0, "captions": None}, "captions", "validation_error"),
+        ({"start_s": 0.0, "end_s": 1.0, "focus_x": None}, "focus_x", "validation_error"),
         ({"start_s": 0.0, "end_s": 1.0, "captions": ["hi"]}, "captions[0]", "validation_error"),
         (
             {

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import redis.asyncio
+from openapi_spec_validator import validate
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from server.api.openapi import walk
 from server.app import create_app
@@ -21,7 +24,9 @@ async def test_healthz_and_readyz(api: Api) -> None:
 
 async def test_readyz_names_what_is_down(api: Api) -> None:
     svc = api.app.state.services
-    dead = redis.asyncio.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    dead = redis.asyncio.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
     object.__setattr__(svc, "redis", dead)
     try:
         response = await api.anon.get("/readyz")
@@ -76,6 +81,11 @@ async def test_openapi_lists_every_route(api: Api) -> None:
     assert schema["properties"]["moment_ids"]["maxItems"] == api.settings.max_exports_per_request
     upload = document["paths"]["/api/projects"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in upload
+
+
+async def test_openapi_document_is_valid(api: Api) -> None:
+    document = (await api.anon.get("/openapi.json")).json()
+    validate(document)
 
 
 async def test_refs_all_resolve(api: Api) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from server.models import Project
 from tests.api.conftest import Api, Media
@@ -60,6 +61,13 @@ async def test_not_a_video_is_415_and_leaves_nothing(api: Api, media: Media, kin
     response = await upload(api.alice, getattr(media, kind))
     message = assert_error(response, 415, "not_a_video")
     assert "/" not in message  # never a server path
+    await assert_nothing_left(api)
+
+
+async def test_still_image_is_415(api: Api, tmp_path: Path) -> None:
+    image = tmp_path / "still.png"
+    Image.new("RGB", (64, 48)).save(image)
+    assert_error(await upload(api.alice, image), 415, "not_a_video")
     await assert_nothing_left(api)
 
 
