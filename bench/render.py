@@ -6,6 +6,7 @@ RSS and the ETA error of the progress tracker at 25/50/75 %. Run: `python bench/
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
