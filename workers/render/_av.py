@@ -20,7 +20,7 @@ def open_input(path: str) -> av.container.InputContainer:
         return av.open(path, "r")
     except FileNotFoundError as exc:
         raise NotAVideo(f"{os.path.basename(path)} does not exist") from exc
-    except (av.FFmpegError, UnicodeDecodeError) as exc:
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise NotAVideo(f"{os.path.basename(path)} is not a readable media file") from exc
 
 
