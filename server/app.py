@@ -64,10 +64,10 @@ def _routes(static_dir: Path) -> list[BaseRoute]:
 async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     assert settings.redis_url is not None  # checked by create_app
+    storage = storage_from_settings(settings)
     await init_db(settings)
     client = redis.asyncio.Redis.from_url(settings.redis_url)
     broker = make_broker(settings.redis_url)
-    storage = storage_from_settings(settings)
     svc = Services(
         settings=settings,
         redis=client,

@@ -103,6 +103,41 @@ async def _start(svc: Services, exports: list[Export]) -> None:
         ) from exc
 
 
+async def _write_batch(
+    svc: Services, project: Project, asked: ExportRequest, remember: tuple[str, str] | None
+) -> tuple[list[Export], dict[str, Any]]:
+    """Batch, exports and (with a key) the idempotency record: all in, or nothing."""
+    async with in_transaction() as connection:
+        batch = await Batch.create(
+            id=new_id("bat"), user_id=project.user_id, project=project, using_db=connection
+        )
+        exports = [
+            await Export.create(
+                id=new_id("exp"),
+                user_id=project.user_id,
+                project=project,
+                moment_id=moment_id,
+                batch=batch,
+                aspect_ratio=asked.aspect_ratio,
+                resolution=asked.resolution,
+                captions=asked.captions,
+                notify_email=asked.notify_email,
+                chunk_s=svc.settings.chunk_s,
+                using_db=connection,
+            )
+            for moment_id in asked.moment_ids
+        ]
+        answer = {
+            "status": "processing",
+            "batch_id": batch.id,
+            "exports": [export_json(e) for e in exports],
+        }
+        if remember is not None:
+            key, fingerprint = remember
+            await idempotency.remember(project.user_id, key, fingerprint, answer)
+    return exports, answer
+
+
 async def create_exports(request: Request) -> Response:
     """Queue one export per moment; 202 with the batch, at once."""
     user = current_user(request)
@@ -118,33 +153,9 @@ async def create_exports(request: Request) -> Response:
     asked = parse_request(body, svc.settings.max_exports_per_request)
     await _check_moments(project, asked.moment_ids)
     try:
-        async with in_transaction() as connection:
-            batch = await Batch.create(
-                id=new_id("bat"), user_id=user.id, project=project, using_db=connection
-            )
-            exports = [
-                await Export.create(
-                    id=new_id("exp"),
-                    user_id=user.id,
-                    project=project,
-                    moment_id=moment_id,
-                    batch=batch,
-                    aspect_ratio=asked.aspect_ratio,
-                    resolution=asked.resolution,
-                    captions=asked.captions,
-                    notify_email=asked.notify_email,
-                    chunk_s=svc.settings.chunk_s,
-                    using_db=connection,
-                )
-                for moment_id in asked.moment_ids
-            ]
-            answer = {
-                "status": "processing",
-                "batch_id": batch.id,
-                "exports": [export_json(e) for e in exports],
-            }
-            if key is not None:
-                await idempotency.remember(user.id, key, fingerprint, answer)
+        exports, answer = await _write_batch(
+            svc, project, asked, None if key is None else (key, fingerprint)
+        )
     except IntegrityError:
         if key is None:
             raise

@@ -107,9 +107,10 @@ async def create_project(request: Request) -> Response:
                 f"the limit is {svc.settings.max_source_s:.0f} s",
                 code="source_too_long",
             )
-        name = upload.fields.get("name", "").strip() or Path(filename).stem or "Untitled"
+        name = upload.fields.get("name", "").strip()
         if len(name) > MAX_NAME_CHARS:
             raise ValidationFailed(f"name: too long (max {MAX_NAME_CHARS} characters)")
+        name = name or Path(filename).stem[:MAX_NAME_CHARS] or "Untitled"
         project = await Project.create(
             id=project_id,
             user_id=user.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -170,6 +171,18 @@ async def test_idempotency_key_replays_and_conflicts(api: Api, setup: dict[str, 
     # Keys are per user: bob's "k-1" is his own (and this project is not his: 404).
     assert_error(await api.bob.post(url, json=body, headers=headers), 404)
     assert await IdempotencyRecord.all().count() == 1
+
+
+async def test_concurrent_requests_with_one_key_start_once(api: Api, setup: dict[str, Any]) -> None:
+    url = f"/api/projects/{setup['project']['id']}/exports"
+    body = {"moment_ids": setup["moments"]}
+    responses = await asyncio.gather(
+        *(api.alice.post(url, json=body, headers={"Idempotency-Key": "race"}) for _ in range(4))
+    )
+    assert {r.status_code for r in responses} == {202}
+    assert len({r.json()["batch_id"] for r in responses}) == 1
+    assert await Batch.all().count() == 1
+    assert len(await api.queued_messages()) == 2
 
 
 async def test_expired_idempotency_key_starts_anew(api: Api, setup: dict[str, Any]) -> None:

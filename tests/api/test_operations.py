@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import redis.asyncio
 from openapi_spec_validator import validate
 from redis.asyncio.retry import Retry
@@ -9,7 +11,9 @@ from redis.backoff import NoBackoff
 
 from server.api.openapi import walk
 from server.app import create_app
-from tests.api.conftest import Api
+from tests.api.conftest import Api, running_api
+from tests.api.helpers import assert_error
+from tests.conftest import SettingsFactory
 
 
 async def test_healthz_and_readyz(api: Api) -> None:
@@ -102,6 +106,19 @@ async def test_refs_all_resolve(api: Api) -> None:
 
     for ref in refs(document):
         assert ref.removeprefix("#/components/schemas/") in schemas, ref
+
+
+async def test_static_page_is_served_when_present(
+    settings: SettingsFactory, db: str, redis_client: redis.asyncio.Redis, tmp_path: Path
+) -> None:
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "index.html").write_text("<!doctype html><title>reelay</title>")
+    async with running_api(settings(), redis_client, static) as api:
+        page = await api.anon.get("/")
+        assert page.status_code == 200 and "<title>reelay</title>" in page.text
+        assert (await api.anon.get("/healthz")).json() == {"status": "ok"}
+        assert_error(await api.anon.get("/api/projects"), 401, "unauthorized")
 
 
 def test_create_app_needs_redis(settings: object) -> None:
