@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dramatiq
 
-from server.models import Batch, ChunkStatus, Export, ExportChunk, Moment, Project
+from server.models import ChunkStatus, Export, ExportChunk, Moment, Project
 from workers import render
 from workers.lifecycle import audio_key, chunk_key, mark_completed, mark_started, video_key
 from workers.progress import forget_progress, report_progress
@@ -57,7 +57,6 @@ def _load_plan(rt: WorkerRuntime, export: Export) -> tuple[str, RenderSpec, Rend
 async def _record_plan(rt: WorkerRuntime, export: Export, plan: RenderPlan) -> list[int]:
     """Create the chunk rows once; return the indexes that still need rendering."""
     if export.attempt > 1 and export.started_at is None:
-        await Batch.filter(id=export.batch_id).update(completed_notified=False)
         await forget_progress(rt, export.id)
     wanted = [(c.index, c.first_frame, c.end_frame) for c in plan.chunks]
     if plan.has_audio:

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from server.models import Batch, Export, ExportStatus
+from server.batches import complete_batch_if_done
+from server.models import Export, ExportStatus
 from workers.render.spec import OutputInfo
 from workers.runtime import WorkerRuntime
 
@@ -111,7 +112,7 @@ async def mark_completed(rt: WorkerRuntime, export: Export, output: OutputInfo, 
             },
         )
         await rt.storage.delete_prefix(chunk_prefix(export.id))
-        await maybe_complete_batch(rt, export.batch_id)
+        await complete_batch_if_done(rt.events, export.batch_id)
     return done
 
 
@@ -129,7 +130,7 @@ async def mark_failed(rt: WorkerRuntime, export: Export, code: str, message: str
     ):
         logger.warning("export %s failed: %s: %s", export.id, code, message)
         await _emit(rt, export, "export.failed", {"code": code, "message": message})
-        await maybe_complete_batch(rt, export.batch_id)
+        await complete_batch_if_done(rt.events, export.batch_id)
         return True
     return False
 
@@ -146,26 +147,6 @@ async def mark_cancelled(rt: WorkerRuntime, export: Export) -> bool:
     ):
         await rt.storage.delete_prefix(chunk_prefix(export.id))
         await _emit(rt, export, "export.cancelled", {"progress": export.progress})
-        await maybe_complete_batch(rt, export.batch_id)
+        await complete_batch_if_done(rt.events, export.batch_id)
         return True
     return False
-
-
-async def maybe_complete_batch(rt: WorkerRuntime, batch_id: str) -> None:
-    """Emit ``batch.completed`` once, when the batch's last export reaches an end."""
-    exports = await Export.filter(batch_id=batch_id).order_by("created_at", "id")
-    if not exports or any(not ExportStatus(e.status).is_terminal for e in exports):
-        return
-    if not await Batch.filter(id=batch_id, completed_notified=False).update(
-        completed_notified=True
-    ):
-        return
-    counts = {status.value: 0 for status in ExportStatus if status.is_terminal}
-    for e in exports:
-        counts[ExportStatus(e.status).value] += 1
-    await rt.events.append(
-        exports[0].project_id,
-        "batch.completed",
-        batch_id=batch_id,
-        data={"export_ids": [e.id for e in exports], "counts": counts},
-    )

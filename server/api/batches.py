@@ -1,38 +1,14 @@
-"""Batches: the exports of one POST /exports seen together, and their completion event."""
+"""Batches: the exports of one POST /exports seen together."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.api.context import Services, current_user, owned
+from server.api.context import current_user, owned
 from server.api.routing import ApiRoute, Operation
 from server.api.schemas import batch_json
-from server.models import Batch, Export, ExportStatus
-
-
-async def complete_batch_if_done(svc: Services, batch_id: str) -> None:
-    """Emit ``batch.completed`` once when the API itself ended the batch's last export.
-
-    The same once-only flag (``completed_notified``) guards the workers' emitter, so the
-    event is never doubled whichever side ends the batch; its data matches theirs.
-    """
-    exports = await Export.filter(batch_id=batch_id).order_by("created_at", "id")
-    if not exports or any(not ExportStatus(e.status).is_terminal for e in exports):
-        return
-    if not await Batch.filter(id=batch_id, completed_notified=False).update(
-        completed_notified=True
-    ):
-        return
-    counts = {status.value: 0 for status in ExportStatus if status.is_terminal}
-    for export in exports:
-        counts[ExportStatus(export.status).value] += 1
-    await svc.events.append(
-        exports[0].project_id,
-        "batch.completed",
-        batch_id=batch_id,
-        data={"export_ids": [e.id for e in exports], "counts": counts},
-    )
+from server.models import Batch, Export
 
 
 async def get_batch(request: Request) -> Response:

@@ -19,11 +19,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.api import idempotency
-from server.api.batches import complete_batch_if_done
 from server.api.context import Services, current_user, owned, services
 from server.api.fields import boolean, choice, invalid, read_json, string
 from server.api.routing import ApiRoute, Operation
 from server.api.schemas import MAX_EMAIL_CHARS, MAX_ID_CHARS, export_json
+from server.batches import complete_batch_if_done
 from server.cancellation import clear_cancel, request_cancel
 from server.errors import Conflict, ServiceUnavailable, ValidationFailed
 from server.models import Batch, Export, ExportStatus, Moment, Project, new_id
@@ -202,7 +202,7 @@ async def cancel_export(request: Request) -> Response:
             batch_id=export.batch_id,
             data={"progress": export.progress},
         )
-        await complete_batch_if_done(svc, export.batch_id)
+        await complete_batch_if_done(svc.events, export.batch_id)
     elif await Export.filter(
         id=export.id, status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING]
     ).update(status=ExportStatus.CANCELLING):
