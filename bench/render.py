@@ -1,5 +1,6 @@
 """Benchmark: our engine against the ffmpeg CLI on a 45 s 9:16 720p cut of a 1080p source.
 
+Each contender runs twice, interleaved, and the best time counts (hosts are often shared).
 Goals: wall time ours/ffmpeg <= 1.10; chunked CPU / unchunked CPU <= 1.10. Also prints peak
 RSS and the ETA error of the progress tracker at 25/50/75 %. Run: `python bench/render.py`.
 """
@@ -23,6 +24,7 @@ from workers.render.reframe import SCALE_FLAGS, crop_rect
 
 FFMPEG = "/usr/bin/ffmpeg"
 START_S, END_S = 7.5, 52.5
+REPEATS = 2
 SPEC = RenderSpec(start_s=START_S, end_s=END_S, aspect_ratio="9:16", resolution="720p")
 
 
@@ -100,6 +102,10 @@ def eta_errors(reports: list[tuple[float, Progress]]) -> dict[int, str]:
     return errors
 
 
+def _best(runs: list[Run]) -> Run:
+    return Run(min(r.wall for r in runs), min(r.cpu for r in runs))
+
+
 def _verdict(ratio: float) -> str:
     return "OK" if ratio <= 1.10 else "MISSED"
 
@@ -110,9 +116,15 @@ def main() -> int:
         src = work / "source.mp4"
         print("generating a 60 s 1920x1080 30 fps source ...", flush=True)
         make_source(src)
-        reference = run_ffmpeg(src, work / "ffmpeg.mp4")
-        unchunked, _ = run_ours(src, work / "ours.mp4", chunked=False)
-        chunked, reports = run_ours(src, work / "ours-chunked.mp4", chunked=True)
+        references, unchunked_runs, chunked_runs = [], [], []
+        for _ in range(REPEATS):  # interleaved, best of each: the host may be shared
+            references.append(run_ffmpeg(src, work / "ffmpeg.mp4"))
+            unchunked_runs.append(run_ours(src, work / "ours.mp4", chunked=False)[0])
+            run, reports = run_ours(src, work / "ours-chunked.mp4", chunked=True)
+            chunked_runs.append(run)
+        reference, unchunked, chunked = (
+            _best(runs) for runs in (references, unchunked_runs, chunked_runs)
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     ratio = unchunked.wall / reference.wall
     cpu_ratio = chunked.cpu / unchunked.cpu

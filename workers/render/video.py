@@ -15,6 +15,7 @@ import av.video.stream
 from ._av import ffmpeg_errors, open_input
 from .cancel import CancelPoller
 from .captions import CaptionTrack
+from .encoder import EncoderThread, add_encoder
 from .errors import NotAVideo
 from .files import atomic_path
 from .probe import probe, timeline_origin
@@ -113,7 +114,7 @@ class _ChunkRenderer:
         self.graph = graph
         self.captions = CaptionTrack(spec.captions, plan.width, plan.height)
         self.output = output
-        self.encoder = _add_encoder(output, plan, spec)
+        self.encoder = EncoderThread(output, add_encoder(output, plan, spec))
         self._seeked = False
         self._cached_source: av.VideoFrame | None = None
         self._cached_captions: tuple[int, ...] = ()
@@ -124,6 +125,13 @@ class _ChunkRenderer:
         return self.spec.start_s + float(slot / self.rate)
 
     def run(self, poller: CancelPoller, on_frames: Callable[[int], None] | None) -> None:
+        """Render every frame of the chunk; the encoder thread never outlives this call."""
+        try:
+            self._run(poller, on_frames)
+        finally:
+            self.encoder.abort()
+
+    def _run(self, poller: CancelPoller, on_frames: Callable[[int], None] | None) -> None:
         tolerance = 0.25 / float(self.rate)
         first, end = self.chunk.first_frame, self.chunk.end_frame
         slot = first
@@ -148,7 +156,7 @@ class _ChunkRenderer:
             slot += 1
             if on_frames is not None:
                 on_frames(slot - first)
-        self.output.mux(self.encoder.encode(None))
+        self.encoder.finish()
 
     def _frames_from_start(self, poller: CancelPoller, tolerance: float) -> Iterator[av.VideoFrame]:
         """Frames from a keyframe at or before the chunk's first output frame.
@@ -201,21 +209,4 @@ class _ChunkRenderer:
             if active:
                 picture = self.captions.apply(picture, active)
             self._cached_source, self._cached_captions, self._cached = frame, active, picture
-        picture = self._cached
-        picture.pts = slot - self.chunk.first_frame
-        picture.time_base = self.encoder.codec_context.time_base
-        self.output.mux(self.encoder.encode(picture))
-
-
-def _add_encoder(
-    output: av.container.OutputContainer, plan: RenderPlan, spec: RenderSpec
-) -> av.video.stream.VideoStream:
-    rate = Fraction(plan.fps_num, plan.fps_den)
-    stream = output.add_stream("libx264", rate=rate)
-    stream.width = plan.width
-    stream.height = plan.height
-    stream.pix_fmt = "yuv420p"
-    stream.codec_context.time_base = 1 / rate
-    stream.thread_type = "AUTO"
-    stream.options = {"preset": spec.preset, "crf": str(spec.crf)}
-    return stream
+        self.encoder.submit(self._cached, slot - self.chunk.first_frame)
