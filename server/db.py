@@ -19,6 +19,7 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.context import get_current_context
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.schema_editor import BaseSchemaEditor, SqliteSchemaEditor
@@ -78,8 +79,13 @@ async def init_db(settings: Settings, *, apply_migrations: bool = True) -> None:
     """Connect Tortoise to the configured database and (by default) apply pending migrations.
 
     The context is registered as Tortoise's global fallback so request and actor tasks that
-    did not run this function still find the connection.
+    did not run this function still find the connection. Calling it again re-initialises
+    that same context in place, so every task holding it sees the new connection.
     """
+    current = get_current_context()
+    if current is not None:
+        current.__enter__()  # adopt the process's context in this task; Tortoise.init reuses it
+    EXECUTOR_CACHE.clear()
     database_url = settings.resolved_database_url
     path = sqlite_path(database_url)
     if path is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import secrets
 import sys
@@ -14,12 +15,14 @@ from tortoise import connections
 
 from server.db import (
     apply_pending_migrations,
+    init_db,
     pending_model_changes,
     split_sqlite_statements,
     sqlite_path,
     tortoise_config,
 )
 from server.models import Batch, Export, ExportStatus, Moment, Project, new_id
+from server.settings import Settings
 from tests.conftest import POSTGRES_ENV, pg_schema, with_query
 
 REPO = Path(__file__).resolve().parents[2]
@@ -115,3 +118,9 @@ def test_sqlite_statements_split_outside_comments_and_strings() -> None:
         'CREATE TABLE "a" (x INT) /* one; two */;',
         "INSERT INTO \"a\" VALUES (';');",
     ]
+
+
+async def test_init_db_again_from_another_task_replaces_the_first(db: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", database_url=db)
+    await asyncio.create_task(init_db(settings), context=contextvars.Context())
+    assert await Project.all().count() == 0  # found through the global fallback
