@@ -159,3 +159,13 @@ def make_truncated(path: str | Path, source: str | Path, *, keep: float = 0.3) -
     out = Path(path)
     out.write_bytes(data[: int(len(data) * keep)])
     return out
+
+
+def make_unknown_codec(path: str | Path) -> Path:
+    """A Matroska file whose video track names a codec no decoder knows (``V_ZZZZZ/ISO/AVC``)."""
+    out = Path(path)
+    real = make_video(out.with_suffix(".real.mkv"), duration_s=0.5, audio_channels=0)
+    data = real.read_bytes().replace(b"V_MPEG4/ISO/AVC", b"V_ZZZZZ/ISO/AVC")
+    real.unlink()
+    out.write_bytes(data)
+    return out

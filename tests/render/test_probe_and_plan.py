@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.media import make_audio_only, make_empty, make_garbage, make_truncated, make_video
+from tests.media import (
+    make_audio_only,
+    make_empty,
+    make_garbage,
+    make_truncated,
+    make_unknown_codec,
+    make_video,
+)
 from workers.render import (
     OUTPUT_SIZES,
     InvalidRenderSpec,
@@ -15,6 +22,7 @@ from workers.render import (
     NotAVideo,
     RenderSpec,
     SourceInfo,
+    UnsupportedCodec,
     output_size,
     plan_render,
     probe,
@@ -54,6 +62,12 @@ def test_probe_rejects_a_truncated_file_and_a_missing_one(tmp_path: Path, source
     for path in (make_truncated(tmp_path / "cut.mp4", source, keep=0.05), tmp_path / "nope.mp4"):
         with pytest.raises(NotAVideo):
             probe(str(path))
+
+
+def test_probe_rejects_an_unknown_video_codec(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedCodec) as caught:
+        probe(str(make_unknown_codec(tmp_path / "odd.mkv")))
+    assert caught.value.code == "unsupported_codec"
 
 
 @pytest.mark.parametrize("key", sorted(OUTPUT_SIZES))
