@@ -3,13 +3,13 @@ encode to its own H.264 file that starts with an IDR and has local timestamps fr
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 
 import av
 import av.container
-import av.filter
 import av.video.stream
 
 from ._av import ffmpeg_errors, open_input
@@ -26,35 +26,37 @@ from .spec import CancelCheck, ChunkPlan, RenderPlan, RenderSpec, SourceInfo
 _MARKER = "reelay-chunk"
 
 
-def _marker(chunk: ChunkPlan, plan: RenderPlan) -> str:
-    return (
-        f"{_MARKER} {chunk.index} {chunk.first_frame} {chunk.end_frame} "
-        f"{plan.width}x{plan.height} {plan.fps_num}/{plan.fps_den}"
-    )
+def _marker(spec: RenderSpec, plan: RenderPlan, chunk: ChunkPlan) -> str:
+    """Which frames a chunk file holds, then a fingerprint of everything that shaped them."""
+    fingerprint = hashlib.sha256(f"{spec!r}|{plan.width}x{plan.height}|{plan.fps}".encode())
+    return f"{_chunk_id(chunk)} {fingerprint.hexdigest()[:16]}"
+
+
+def _chunk_id(chunk: ChunkPlan) -> str:
+    return f"{_MARKER} {chunk.index} {chunk.first_frame} {chunk.end_frame}"
+
+
+def _finished_marker(path: str, chunk: ChunkPlan) -> str | None:
+    """The marker of a finished chunk file holding exactly ``chunk``'s frames, else None."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        with av.open(path, "r") as container:
+            marker = container.metadata.get("comment", "")
+            if not marker.startswith(_chunk_id(chunk) + " ") or not container.streams.video:
+                return None
+            video = container.streams.video[0]
+            packets = [p for p in container.demux(video) if p.size > 0]
+    except (av.FFmpegError, OSError):
+        return None
+    if len(packets) != chunk.frame_count or not packets[0].is_keyframe:
+        return None
+    return marker
 
 
 def is_chunk_complete(path: str, chunk: ChunkPlan) -> bool:
     """True if ``path`` is a finished chunk file holding exactly ``chunk``'s frames."""
-    if not os.path.isfile(path):
-        return False
-    try:
-        with av.open(path, "r") as container:
-            marker = container.metadata.get("comment", "")
-            expected = f"{_MARKER} {chunk.index} {chunk.first_frame} {chunk.end_frame} "
-            if not marker.startswith(expected) or not container.streams.video:
-                return False
-            video = container.streams.video[0]
-            packets = [p for p in container.demux(video) if p.size > 0]
-    except (av.FFmpegError, OSError):
-        return False
-    return len(packets) == chunk.frame_count and packets[0].is_keyframe
-
-
-def _matches_plan(path: str, chunk: ChunkPlan, plan: RenderPlan) -> bool:
-    if not is_chunk_complete(path, chunk):
-        return False
-    with av.open(path, "r") as container:
-        return bool(container.metadata.get("comment", "") == _marker(chunk, plan))
+    return _finished_marker(path, chunk) is not None
 
 
 def render_chunk(
@@ -69,10 +71,10 @@ def render_chunk(
 ) -> str:
     """Render ``chunk`` to a video-only MP4 at ``out_path`` (atomically) and return the path.
 
-    A file already holding this finished chunk is kept as is. Raises RenderCancelled (partial
-    file removed), NotAVideo, or RenderError("render_failed").
+    A file already holding this finished chunk (same spec and plan) is kept as is. Raises
+    RenderCancelled (partial file removed), NotAVideo, or RenderError("render_failed").
     """
-    if _matches_plan(out_path, chunk, plan):
+    if _finished_marker(out_path, chunk) == _marker(spec, plan, chunk):
         return out_path
     source = probe(src_path)
     poller = CancelPoller(should_cancel)
@@ -82,7 +84,7 @@ def render_chunk(
         open_input(src_path) as container,
         av.open(temp, "w", format="mp4") as output,
     ):
-        output.metadata["comment"] = _marker(chunk, plan)
+        output.metadata["comment"] = _marker(spec, plan, chunk)
         _ChunkRenderer(container, output, spec, plan, chunk, source).run(poller, on_frames)
     return out_path
 
