@@ -95,6 +95,17 @@ def test_a_finished_chunk_is_not_rendered_again(source: Path, tmp_path: Path) ->
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
+def test_a_chunk_from_another_spec_is_rendered_again(source: Path, tmp_path: Path) -> None:
+    plan = plan_render(probe(str(source)), SPEC)
+    path = str(tmp_path / "c.mp4")
+    render_chunk(str(source), SPEC, plan, plan.chunks[0], path)
+    calls: list[int] = []
+    other = RenderSpec(start_s=SPEC.start_s, end_s=SPEC.end_s, chunk_s=SPEC.chunk_s, crf=30)
+    render_chunk(str(source), other, plan, plan.chunks[0], path, on_frames=calls.append)
+    assert calls and calls[-1] == plan.chunks[0].frame_count
+    assert is_chunk_complete(path, plan.chunks[0])
+
+
 def test_render_resumes_from_finished_chunks(source: Path, tmp_path: Path) -> None:
     work = tmp_path / "work"
     seen_chunks: list[int] = []
