@@ -3,18 +3,22 @@ finished chunks are reused, and cancelling stops fast and leaves no partial file
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
 from tests.render.conftest import read_media
 from workers.render import (
+    ChunkPlan,
     RenderCancelled,
     RenderError,
+    RenderPlan,
     RenderSpec,
     is_chunk_complete,
     join_chunks,
@@ -71,6 +75,27 @@ def test_the_pieces_can_run_separately_and_join(source: Path, tmp_path: Path) ->
     assert out.has_audio and out.width == 720 and out.height == 1280
     assert read_media(out.path, decode_audio=False).frames == plan.total_frames
     assert not is_chunk_complete(paths[0], plan.chunks[1])
+
+
+def test_join_keeps_dts_increasing_when_chunks_have_different_encoder_delays(
+    source: Path, tmp_path: Path
+) -> None:
+    """One-frame chunks have no B-frame delay, long ones do; the join must still be valid."""
+    spec = RenderSpec(start_s=0.0, end_s=1.0, preset="veryfast")
+    edges = [(0, 1), (1, 2), (2, 27), (27, 28), (28, 30)]
+    chunks = tuple(ChunkPlan(i, a, b, a / 30, b / 30) for i, (a, b) in enumerate(edges))
+    plan = RenderPlan(720, 1280, 30, 1, 30, chunks, True)
+    paths = [str(tmp_path / f"c{c.index}.mp4") for c in chunks]
+    for chunk, path in zip(chunks, paths, strict=True):
+        render_chunk(str(source), spec, plan, chunk, path)
+    out = join_chunks(plan, paths, None, str(tmp_path / "out.mp4"))
+    with av.open(out.path) as container:
+        packets = [p for p in container.demux(video=0) if p.size > 0]
+    dts = [p.dts for p in packets]
+    assert len(packets) == 30
+    assert all(b > a for a, b in itertools.pairwise(dts))
+    assert all(p.dts <= p.pts for p in packets)
+    assert read_media(out.path).video_pts_s == pytest.approx([n / 30 for n in range(30)], abs=1e-3)
 
 
 def test_join_refuses_a_missing_chunk(source: Path, tmp_path: Path) -> None:

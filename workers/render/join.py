@@ -67,13 +67,32 @@ _Item = tuple[Fraction, int, "av.Packet[av.stream.Stream]"]
 def _video_packets(
     plan: RenderPlan, chunk_paths: Sequence[str], out_stream: av.stream.Stream
 ) -> Iterator[_Item]:
+    """Every chunk's packets on the global timeline.
+
+    A chunk's first dts is minus its encoder delay; short chunks can have less delay than
+    long ones, so each chunk's dts is lowered to the largest delay, keeping dts increasing.
+    """
     rate = Fraction(plan.fps_num, plan.fps_den)
-    for chunk, path in zip(plan.chunks, chunk_paths, strict=True):
+    delays = [_decode_delay(path) for path in chunk_paths]
+    most = max(delays)
+    for chunk, path, delay in zip(plan.chunks, chunk_paths, delays, strict=True):
         with av.open(path, "r") as container:
             stream = container.streams.video[0]
             assert stream.time_base is not None
             offset = round(chunk.first_frame / rate / stream.time_base)
-            yield from _packets(container, stream, out_stream, offset)
+            dts_shift = round((delay - most) / stream.time_base)
+            yield from _packets(container, stream, out_stream, offset, dts_shift=dts_shift)
+
+
+def _decode_delay(path: str) -> Fraction:
+    """Seconds by which a chunk's first packet is decoded before time zero (its encoder delay)."""
+    with av.open(path, "r") as container:
+        stream = container.streams.video[0]
+        assert stream.time_base is not None
+        for packet in container.demux(stream):
+            if packet.dts is not None and packet.size > 0:
+                return max(Fraction(0), -packet.dts * stream.time_base)
+    return Fraction(0)
 
 
 def _packets(
@@ -81,13 +100,16 @@ def _packets(
     stream: av.stream.Stream,
     out_stream: av.stream.Stream,
     offset: int,
+    *,
+    dts_shift: int = 0,
 ) -> Iterator[_Item]:
-    """Real packets of ``stream`` shifted by ``offset`` ticks, keyed by decode time for merging."""
+    """Real packets of ``stream`` shifted by ``offset`` ticks (dts by ``dts_shift`` more),
+    keyed by decode time for merging."""
     assert stream.time_base is not None
     for packet in container.demux(stream):
         if packet.size == 0 or packet.dts is None:
             continue
-        packet.dts += offset
+        packet.dts += offset + dts_shift
         if packet.pts is not None:
             packet.pts += offset
         packet.stream = out_stream
