@@ -23,9 +23,10 @@ ACTOR_QUEUES: dict[str, str] = {
 
 #: A worker that stops heartbeating for this long has its unacked messages requeued.
 HEARTBEAT_TIMEOUT_MS = 15_000
-#: One broker command in this many also requeues dead workers' messages (Dramatiq's
-#: default, 1000, can leave a crashed worker's chunk waiting for minutes).
-MAINTENANCE_CHANCE = 20
+#: Broker commands per million that also requeue dead workers' messages. Dramatiq's
+#: default (1000, i.e. 0.1 %) can leave a crashed worker's chunk waiting for many
+#: minutes; 5 % makes idle consumers (a few fetches a second) sweep within seconds.
+MAINTENANCE_CHANCE = 50_000
 
 
 def make_broker(redis_url: str) -> RedisBroker:

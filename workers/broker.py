@@ -6,7 +6,7 @@ import logging
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import AsyncIO, CurrentMessage
+from dramatiq.middleware import CurrentMessage
 
 from server.queue import make_broker
 from server.settings import Settings, load_settings
@@ -19,7 +19,6 @@ def setup_broker(settings: Settings) -> RedisBroker:
     if not settings.redis_url:
         raise RuntimeError("REELAY_REDIS_URL is not set; workers need the broker's Redis")
     broker = make_broker(settings.redis_url)
-    broker.add_middleware(AsyncIO())
     broker.add_middleware(CurrentMessage())
     broker.add_middleware(RuntimeMiddleware(settings, broker))
     declare_actors(broker)

@@ -7,6 +7,7 @@ skips them, so a crash costs at most the chunk that was in flight.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from workers.render.spec import Caption, RenderPlan, RenderSpec
 from workers.runtime import WorkerRuntime
 from workers.sources import local_source
 from workers.steps import cancel_requested, export_step, export_work_dir, remove_work_dir
+
+logger = logging.getLogger("reelay.worker")
 
 #: ExportChunk.index of the moment's audio track (video chunks count from 0).
 AUDIO_INDEX = -1
@@ -156,11 +159,9 @@ def render_chunk(rt: WorkerRuntime, export: Export, index: int) -> None:
         on_frames=on_frames,
         should_cancel=_cancel_check(rt, export.id),
     )
-    last = rt.run(
-        _finish_chunk(
-            rt, export, index, local, chunk_key(export.id, index), time.monotonic() - started
-        )
-    )
+    render_s = time.monotonic() - started
+    logger.info("export %s: chunk %d rendered in %.2f s", export.id, index, render_s)
+    last = rt.run(_finish_chunk(rt, export, index, local, chunk_key(export.id, index), render_s))
     local.unlink(missing_ok=True)
     rt.run(report_progress(rt, export.id, index, chunk.frame_count, boundary=True))
     if last:

@@ -1,8 +1,8 @@
 """What a worker process holds while it runs: settings, DB, Redis, storage, event log.
 
 Dramatiq actors run in plain threads; everything async (Tortoise, redis.asyncio,
-aioboto3) lives on ONE event loop thread per process, and actors hop onto it with
-``runtime.run(coro)``. Render work stays in the actor's own thread.
+aioboto3) lives on ONE event loop thread per process, owned by the runtime, and actors
+hop onto it with ``runtime.run(awaitable)``. Render work stays in the actor's own thread.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import dramatiq
-from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.asyncio import EventLoopThread
 from dramatiq.middleware import Middleware
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis as AsyncRedis
@@ -39,17 +39,15 @@ class WorkerRuntime:
     redis: AsyncRedis
     sync_redis: SyncRedis
     enqueuer: Enqueuer
+    loop_thread: EventLoopThread
 
     def run(self, awaitable: Awaitable[T]) -> T:
         """Await ``awaitable`` on the process's event loop thread and return its result."""
-        loop_thread = get_event_loop_thread()
-        if loop_thread is None:
-            raise RuntimeError("the worker's event loop thread is not running")
 
         async def wait() -> T:
             return await awaitable
 
-        return loop_thread.run_coroutine(wait())
+        return self.loop_thread.run_coroutine(wait())
 
 
 _runtime: WorkerRuntime | None = None
@@ -69,15 +67,23 @@ def _redis_url(settings: Settings) -> str:
 
 
 class RuntimeMiddleware(Middleware):
-    """Opens the runtime after the worker boots and closes it at shutdown."""
+    """Opens the runtime before the worker takes its first message; closes it after the last.
+
+    ``before_worker_boot`` runs before any consumer thread starts and
+    ``after_worker_shutdown`` after every worker thread has stopped, so no message ever
+    sees a half-open or already-closed runtime (Dramatiq's ``after_worker_boot`` runs
+    while messages are already being processed).
+    """
 
     def __init__(self, settings: Settings, broker: dramatiq.Broker) -> None:
         self.settings = settings
         self.broker = broker
 
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         global _runtime
         url = _redis_url(self.settings)
+        loop_thread = EventLoopThread(logger)
+        loop_thread.start(timeout=5.0)
         client = AsyncRedis.from_url(url)
         runtime = WorkerRuntime(
             settings=self.settings,
@@ -90,18 +96,21 @@ class RuntimeMiddleware(Middleware):
             redis=client,
             sync_redis=SyncRedis.from_url(url),
             enqueuer=Enqueuer(self.broker),
+            loop_thread=loop_thread,
         )
         runtime.run(init_db(self.settings, apply_migrations=True))
         _runtime = runtime
         logger.info("worker runtime ready (pid %s)", os.getpid())
 
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         global _runtime
         runtime, _runtime = _runtime, None
         if runtime is None:
             return
         runtime.run(_close(runtime))
         runtime.sync_redis.close()
+        runtime.loop_thread.stop()
+        runtime.loop_thread.join()
 
 
 async def _close(runtime: WorkerRuntime) -> None:

@@ -2,7 +2,7 @@
 
 Starts an embedded Redis (unless REELAY_REDIS_URL is set), applies migrations, then runs
 ``reelay web`` and ``reelay worker`` as child processes with their logs interleaved.
-Ctrl-C (or any child dying) stops everything cleanly.
+Crashed workers are restarted; Ctrl-C (or the web process dying) stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from typing import IO
 
@@ -23,6 +24,10 @@ from server.db import close_db, init_db
 from server.settings import Settings, load_settings
 
 DEV_TOKEN_TTL_S = 12 * 3600
+#: Crashed workers are restarted, like a process manager would, up to this many times
+#: within the window; a web process that dies stops the stack (nothing to fall back on).
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 60.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
     env["REELAY_DATA_DIR"] = str(settings.data_dir.resolve())
     env.setdefault("PYTHONUNBUFFERED", "1")
     asyncio.run(_migrate(settings))
-    children = [_spawn("web", ["web", "--host", settings.host, "--port", str(settings.port)], env)]
-    if settings.dev_workers > 0:
-        children.append(_spawn("worker", ["worker", "--processes", str(settings.dev_workers)], env))
+    web = _spawn("web", ["web", "--host", settings.host, "--port", str(settings.port)], env)
+    worker_args = ["worker", "--processes", str(settings.dev_workers)]
+    worker = _spawn("worker", worker_args, env) if settings.dev_workers > 0 else None
     url = f"http://{settings.host}:{settings.port}/"
     token = issue_token(settings.jwt_secret, args.user, ttl_s=DEV_TOKEN_TTL_S)
     print(f"reelay dev: serving {url}", flush=True)
@@ -100,15 +105,28 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     code = 0
+    restarts: list[float] = []
     try:
         while not stop.wait(0.5):
-            dead = [p for p in children if p.poll() is not None]
-            if dead:
-                print(f"reelay dev: a child exited with code {dead[0].returncode}; stopping")
+            if web.poll() is not None:
+                print(f"reelay dev: web exited with code {web.returncode}; stopping", flush=True)
                 code = 1
                 break
+            if worker is not None and worker.poll() is not None:
+                now = time.monotonic()
+                restarts = [t for t in restarts if now - t < RESTART_WINDOW_S] + [now]
+                if len(restarts) > MAX_RESTARTS:
+                    print("reelay dev: workers keep dying; stopping", flush=True)
+                    code = 1
+                    break
+                print(
+                    f"reelay dev: workers exited with code {worker.returncode}; restarting "
+                    "(their unfinished messages are redelivered)",
+                    flush=True,
+                )
+                worker = _spawn("worker", worker_args, env)
     finally:
-        _stop(children)
+        _stop([p for p in (web, worker) if p is not None])
         if embedded is not None:
             embedded.stop()
         print("reelay dev: stopped", flush=True)

@@ -132,3 +132,28 @@ def wait_for_events(
 
 def iter_types(events: list[dict[str, Any]], export_id: str) -> Iterator[str]:
     return (e["type"] for e in events if e.get("export_id") == export_id)
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of ``pid``, read from /proc (Linux)."""
+    children: list[int] = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def render_worker_pids(stack: Stack) -> list[int]:
+    """The Dramatiq worker processes under ``reelay dev`` → ``reelay worker``."""
+    pids: list[int] = []
+    for child in child_pids(stack.process.pid):
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+        if b" worker" in cmdline:
+            pids.extend(
+                p for p in child_pids(child) if b"python" in Path(f"/proc/{p}/cmdline").read_bytes()
+            )
+    return pids
