@@ -71,6 +71,7 @@ def start_stack(
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
+    tmp.mkdir(parents=True, exist_ok=True)
     log_path = tmp / "stack.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
