@@ -40,6 +40,9 @@ class Settings:
     event_log_maxlen: int = 10_000
     event_log_max_age_s: float = 7 * 24 * 3600.0
     progress_min_interval_s: float = 0.25
+    stall_after_s: float = 90.0
+    sweep_interval_s: float = 15.0
+    max_stall_resumes: int = 5
     presign_expires_s: int = 300
     allowed_origins: tuple[str, ...] = ()
     webhooks_allow_private: bool = False
@@ -136,6 +139,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "REELAY_PROGRESS_MIN_INTERVAL_S", defaults.progress_min_interval_s
         ),
         presign_expires_s=_int(env, "REELAY_PRESIGN_EXPIRES_S", defaults.presign_expires_s),
+        stall_after_s=_float(env, "REELAY_STALL_AFTER_S", defaults.stall_after_s),
+        sweep_interval_s=_float(env, "REELAY_SWEEP_INTERVAL_S", defaults.sweep_interval_s),
+        max_stall_resumes=_int(env, "REELAY_MAX_STALL_RESUMES", defaults.max_stall_resumes),
         allowed_origins=origins,
         webhooks_allow_private=_bool(env, "REELAY_WEBHOOKS_ALLOW_PRIVATE", False),
         host=env.get("REELAY_HOST") or defaults.host,
