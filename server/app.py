@@ -67,7 +67,9 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     storage = storage_from_settings(settings)
     await init_db(settings)
     client = redis.asyncio.Redis.from_url(settings.redis_url)
-    broker = make_broker(settings.redis_url)
+    broker = make_broker(
+        settings.redis_url, heartbeat_timeout_s=settings.broker_heartbeat_timeout_s
+    )
     svc = Services(
         settings=settings,
         redis=client,

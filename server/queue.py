@@ -21,20 +21,22 @@ ACTOR_QUEUES: dict[str, str] = {
     "deliver_webhook": "webhooks",
 }
 
-#: A worker that stops heartbeating for this long has its unacked messages requeued.
-HEARTBEAT_TIMEOUT_MS = 15_000
 #: Broker commands per million that also requeue dead workers' messages. Dramatiq's
 #: default (1000, i.e. 0.1 %) can leave a crashed worker's chunk waiting for many
 #: minutes; 5 % makes idle consumers (a few fetches a second) sweep within seconds.
 MAINTENANCE_CHANCE = 50_000
 
 
-def make_broker(redis_url: str) -> RedisBroker:
-    """The Redis broker both sides use; workers add their middleware to it."""
+def make_broker(redis_url: str, *, heartbeat_timeout_s: float = 15.0) -> RedisBroker:
+    """The Redis broker both sides use; workers add their middleware to it.
+
+    A worker silent for ``heartbeat_timeout_s`` counts as dead: its unacked messages go
+    back to their queues at the next maintenance sweep (any process's broker runs it).
+    """
     return RedisBroker(
         url=redis_url,
         namespace="reelay",
-        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+        heartbeat_timeout=int(heartbeat_timeout_s * 1000),
         maintenance_chance=MAINTENANCE_CHANCE,
     )
 

@@ -41,6 +41,7 @@ class Settings:
     event_log_max_age_s: float = 7 * 24 * 3600.0
     progress_min_interval_s: float = 0.25
     stall_after_s: float = 90.0
+    broker_heartbeat_timeout_s: float = 15.0
     sweep_interval_s: float = 15.0
     max_stall_resumes: int = 5
     presign_expires_s: int = 300
@@ -140,6 +141,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         presign_expires_s=_int(env, "REELAY_PRESIGN_EXPIRES_S", defaults.presign_expires_s),
         stall_after_s=_float(env, "REELAY_STALL_AFTER_S", defaults.stall_after_s),
+        broker_heartbeat_timeout_s=_float(
+            env, "REELAY_BROKER_HEARTBEAT_TIMEOUT_S", defaults.broker_heartbeat_timeout_s
+        ),
         sweep_interval_s=_float(env, "REELAY_SWEEP_INTERVAL_S", defaults.sweep_interval_s),
         max_stall_resumes=_int(env, "REELAY_MAX_STALL_RESUMES", defaults.max_stall_resumes),
         allowed_origins=origins,

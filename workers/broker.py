@@ -12,15 +12,19 @@ from server.queue import make_broker
 from server.settings import Settings, load_settings
 from workers.exports import declare_actors
 from workers.runtime import RuntimeMiddleware
+from workers.watchdog import SweeperMiddleware
 
 
 def setup_broker(settings: Settings) -> RedisBroker:
     """A broker with every reelay actor declared and the worker runtime middleware."""
     if not settings.redis_url:
         raise RuntimeError("REELAY_REDIS_URL is not set; workers need the broker's Redis")
-    broker = make_broker(settings.redis_url)
+    broker = make_broker(
+        settings.redis_url, heartbeat_timeout_s=settings.broker_heartbeat_timeout_s
+    )
     broker.add_middleware(CurrentMessage())
     broker.add_middleware(RuntimeMiddleware(settings, broker))
+    broker.add_middleware(SweeperMiddleware())
     declare_actors(broker)
     return broker
 

@@ -28,6 +28,11 @@ logger = logging.getLogger("reelay.worker")
 AUDIO_INDEX = -1
 #: Minimum wall time between two in-chunk progress reports from one render thread.
 LOCAL_REPORT_INTERVAL_S = 0.2
+#: A chunk being rendered is leased; the lease is renewed with every progress report, so
+#: it lapses this long after its holder died and a redelivered message can take over.
+CHUNK_LEASE_S = 20
+#: A message for a chunk another worker holds comes back after this delay.
+LEASE_RECHECK_MS = 5_000
 
 
 def spec_for(export: Export, moment: Moment, rt: WorkerRuntime) -> RenderSpec:
@@ -137,6 +142,19 @@ def render_chunk(rt: WorkerRuntime, export: Export, index: int) -> None:
     if row is not None and row.status == ChunkStatus.DONE:
         _finalize_if_complete(rt, export)
         return
+    lease = f"reelay:lease:{export.id}:{export.attempt}:{index}"
+    if not rt.sync_redis.set(lease, 1, nx=True, ex=CHUNK_LEASE_S):
+        rt.enqueuer.send_now(
+            "render_chunk", export.id, export.attempt, index, delay_ms=LEASE_RECHECK_MS
+        )
+        return
+    try:
+        _render_leased_chunk(rt, export, index, lease)
+    finally:
+        rt.sync_redis.delete(lease)
+
+
+def _render_leased_chunk(rt: WorkerRuntime, export: Export, index: int, lease: str) -> None:
     src, spec, plan = _load_plan(rt, export)
     chunk = plan.chunks[index]
     local = export_work_dir(rt, export.id) / f"chunk-{index:04d}.mp4"
@@ -147,6 +165,7 @@ def render_chunk(rt: WorkerRuntime, export: Export, index: int) -> None:
         now = time.monotonic()
         if now - last_report >= LOCAL_REPORT_INTERVAL_S:
             last_report = now
+            rt.sync_redis.expire(lease, CHUNK_LEASE_S)
             rt.run(report_progress(rt, export.id, index, frames, boundary=False))
 
     started = time.monotonic()
