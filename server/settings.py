@@ -34,6 +34,14 @@ class Settings:
     max_source_s: float = 4 * 3600.0
     max_moment_s: float = 180.0
     max_exports_per_request: int = 20
+    max_active_exports_per_user: int = 20  # queued/running at once; more → 429
+    max_source_width: int = 7680  # display pixels; larger sources → 422
+    max_source_height: int = 7680
+    max_source_pixels: int = 7680 * 4320
+    min_source_side: int = 16  # narrower or shorter sources → 422
+    max_json_bytes: int = 1024 * 1024  # JSON request bodies; larger → 413
+    max_captions: int = 500  # per moment
+    max_caption_chars: int = 500  # per caption line
     chunk_s: float = 6.0
     render_preset: str = "veryfast"
     render_crf: int = 23
@@ -131,6 +139,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_exports_per_request=_int(
             env, "REELAY_MAX_EXPORTS_PER_REQUEST", defaults.max_exports_per_request
         ),
+        max_active_exports_per_user=_int(
+            env, "REELAY_MAX_ACTIVE_EXPORTS", defaults.max_active_exports_per_user
+        ),
+        max_source_width=_int(env, "REELAY_MAX_SOURCE_WIDTH", defaults.max_source_width),
+        max_source_height=_int(env, "REELAY_MAX_SOURCE_HEIGHT", defaults.max_source_height),
+        max_source_pixels=_int(env, "REELAY_MAX_SOURCE_PIXELS", defaults.max_source_pixels),
+        min_source_side=_int(env, "REELAY_MIN_SOURCE_SIDE", defaults.min_source_side),
+        max_json_bytes=_int(env, "REELAY_MAX_JSON_BYTES", defaults.max_json_bytes),
+        max_captions=_int(env, "REELAY_MAX_CAPTIONS", defaults.max_captions),
+        max_caption_chars=_int(env, "REELAY_MAX_CAPTION_CHARS", defaults.max_caption_chars),
         chunk_s=_float(env, "REELAY_CHUNK_S", defaults.chunk_s),
         render_preset=env.get("REELAY_RENDER_PRESET") or defaults.render_preset,
         render_crf=_int(env, "REELAY_RENDER_CRF", defaults.render_crf),
