@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -133,6 +135,16 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
     return error_response(400, "client_disconnected", "the client closed the connection")
 
 
+async def _backend_down(request: Request, exc: Exception) -> Response:
+    """Redis briefly gone (restart, failover): a retryable 503, not a 500."""
+    return error_response(
+        503,
+        "unavailable",
+        "a backing service is briefly unavailable; retry shortly",
+        {"Retry-After": "1"},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     """Never leaks a traceback or a path; Starlette re-raises so the server logs it."""
     return error_response(500, "internal_error", "something went wrong on our side")
@@ -146,5 +158,7 @@ EXCEPTION_HANDLERS: dict[int | type[Exception], Handler] = {
     RenderError: _render_error,
     HTTPException: _http_exception,
     ClientDisconnect: _client_gone,
+    RedisConnectionError: _backend_down,
+    RedisTimeoutError: _backend_down,
     Exception: _unexpected,
 }
