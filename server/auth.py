@@ -1,29 +1,35 @@
-"""Who is calling: HS256 JWTs whose ``sub`` is the user (API.md "Auth").
+"""Who is calling: JWTs whose ``sub`` is the user (API.md "Auth").
 
-Only HS256 with ``REELAY_JWT_SECRET`` is accepted here; ``alg: none`` and every other
-algorithm are refused. ``verify`` is async because JWKS verification will fetch keys.
+Two setups, never mixed: HS256 with ``REELAY_JWT_SECRET`` (development, `reelay token`), or
+RS256/ES256 keys from ``REELAY_JWKS_URL`` (hosted identity providers). The token's ``alg``
+must be the one its key is for; ``alg: none``, HS256 under JWKS (key confusion) and every
+other algorithm are refused before any signature check.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 
+from server.jwks import JwksCache, KeysUnavailable, SigningKey
 from server.settings import Settings
 
 ALGORITHM = "HS256"
 #: Clock skew tolerated between the token issuer and us, in seconds.
 LEEWAY_S = 30
+#: Real tokens are well under this; longer strings are refused without parsing.
+MAX_TOKEN_CHARS = 8192
 
 
 @dataclass(frozen=True)
 class User:
-    """The caller; ``id`` is the token's ``sub``."""
+    """The caller; ``id`` is the token's ``sub``; ``expires_at`` its ``exp`` (Unix seconds)."""
 
     id: str
+    expires_at: float | None = field(default=None, compare=False)
 
 
 class AuthError(Exception):
@@ -34,6 +40,12 @@ class AuthError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class AuthUnavailable(AuthError):
+    """The identity provider's keys cannot be fetched, so no verdict either way (→ 503)."""
+
+    code = "auth_unavailable"
 
 
 def issue_token(
@@ -58,27 +70,73 @@ def issue_token(
 class TokenVerifier:
     """Checks signature, expiry (with ``LEEWAY_S``), and ``iss``/``aud`` when configured."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, jwks: JwksCache | None = None) -> None:
         self._secret = settings.jwt_secret
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
+        if jwks is None and settings.jwks_url:
+            jwks = JwksCache(settings.jwks_url)
+        self.jwks = jwks
 
     async def verify(self, token: str) -> User:
-        """The user the token names; raises AuthError otherwise."""
-        return User(id=self.verify_claims(token)["sub"])
+        """The user the token names; raises AuthError otherwise (AuthUnavailable: no keys)."""
+        claims = await self.claims(token)
+        return User(id=claims["sub"], expires_at=float(claims["exp"]))
+
+    async def claims(self, token: str) -> dict[str, Any]:
+        """The token's claims once valid, fetching JWKS keys when needed."""
+        header = self._header(token)
+        if self.jwks is None:
+            return self._decode(token, header, None)
+        try:
+            key = await self.jwks.key(self._kid(header))
+        except KeysUnavailable as exc:
+            raise AuthUnavailable("the identity provider's keys are unavailable") from exc
+        return self._decode(token, header, key)
 
     def verify_claims(self, token: str) -> dict[str, Any]:
-        """The token's claims once valid (``sub`` a non-empty string, ``exp`` present)."""
+        """Like ``claims`` without I/O: under JWKS only keys already cached are used."""
+        header = self._header(token)
+        if self.jwks is None:
+            return self._decode(token, header, None)
+        return self._decode(token, header, self.jwks.cached(self._kid(header)))
+
+    def _header(self, token: str) -> dict[str, Any]:
         if not token:
             raise AuthError("missing token")
+        if len(token) > MAX_TOKEN_CHARS:
+            raise AuthError("invalid token: too long")
         try:
-            header = jwt.get_unverified_header(token)
-            if header.get("alg") != ALGORITHM:
-                raise AuthError(f"token algorithm must be {ALGORITHM}")
+            header: dict[str, Any] = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise AuthError(f"invalid token: {exc}") from exc
+        expected = ("RS256", "ES256") if self.jwks is not None else (ALGORITHM,)
+        if header.get("alg") not in expected:
+            raise AuthError(f"token algorithm must be {' or '.join(expected)}")
+        return header
+
+    @staticmethod
+    def _kid(header: dict[str, Any]) -> str:
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthError("invalid token: no key id (kid)")
+        return kid
+
+    def _decode(self, token: str, header: dict[str, Any], key: SigningKey | None) -> dict[str, Any]:
+        if self.jwks is None:
+            secret: Any = self._secret
+            algorithm = ALGORITHM
+        elif key is None:
+            raise AuthError("invalid token: unknown signing key")
+        elif header.get("alg") != key.algorithm:
+            raise AuthError(f"token algorithm must be {key.algorithm} for this key")
+        else:
+            secret, algorithm = key.key, key.algorithm
+        try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._secret,
-                algorithms=[ALGORITHM],
+                secret,
+                algorithms=[algorithm],
                 issuer=self._issuer,
                 audience=self._audience,
                 leeway=LEEWAY_S,

@@ -10,7 +10,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.api.context import USER_SCOPE_KEY
-from server.auth import AuthError, TokenVerifier
+from server.auth import AuthError, AuthUnavailable, TokenVerifier
 from server.errors import error_response
 
 
@@ -33,6 +33,10 @@ class BearerAuthMiddleware:
         else:
             try:
                 scope[USER_SCOPE_KEY] = await verifier.verify(token.strip())
+            except AuthUnavailable as exc:
+                response = error_response(503, exc.code, exc.message, headers={"Retry-After": "5"})
+                await response(scope, receive, send)
+                return
             except AuthError as exc:
                 problem = str(exc) or "invalid token"
         if problem is not None:
