@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from server.api import batches, events, exports, health, moments, projects, videos
 from server.api.context import Services
@@ -26,7 +27,9 @@ from server.auth import TokenVerifier
 from server.db import close_db, init_db
 from server.errors import EXCEPTION_HANDLERS
 from server.events import event_log_from_settings
+from server.logging_redaction import install as install_log_redaction
 from server.queue import Enqueuer, make_broker
+from server.security_headers import SecurityHeadersMiddleware
 from server.settings import Settings, SettingsError, load_settings
 from server.storage import storage_from_settings
 
@@ -58,6 +61,13 @@ def _routes(static_dir: Path) -> list[BaseRoute]:
     if (static_dir / "index.html").is_file():
         routes.append(Mount("/", app=StaticFiles(directory=static_dir, html=True), name="static"))
     return routes
+
+
+class _App(Starlette):
+    """Starlette with security headers outside even its error middleware, so 500s get them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeadersMiddleware(super().build_middleware_stack())
 
 
 @contextlib.asynccontextmanager
@@ -115,7 +125,8 @@ def create_app(settings: Settings | None = None, *, static_dir: Path = STATIC_DI
                 allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
             )
         )
-    app = Starlette(
+    install_log_redaction()
+    app = _App(
         routes=_routes(static_dir),
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
