@@ -26,6 +26,7 @@ from server.api.schemas import MAX_EMAIL_CHARS, MAX_ID_CHARS, export_json
 from server.batches import complete_batch_if_done
 from server.cancellation import clear_cancel, request_cancel
 from server.errors import Conflict, ServiceUnavailable, ValidationFailed
+from server.limits import check_active_exports
 from server.models import Batch, Export, ExportStatus, Moment, Project, new_id
 from workers.render.spec import ASPECT_RATIOS, RESOLUTIONS
 
@@ -152,6 +153,7 @@ async def create_exports(request: Request) -> Response:
             return JSONResponse(stored, status_code=202)
     asked = parse_request(body, svc.settings.max_exports_per_request)
     await _check_moments(project, asked.moment_ids)
+    await check_active_exports(user.id, len(asked.moment_ids), svc.settings)
     try:
         exports, answer = await _write_batch(
             svc, project, asked, None if key is None else (key, fingerprint)
@@ -227,6 +229,7 @@ async def retry_export(request: Request) -> Response:
             f"only failed or cancelled exports can be retried, not {export.status}",
             code="export_not_retryable",
         )
+    await check_active_exports(export.user_id, 1, svc.settings)
     attempt = export.attempt + 1
     await clear_cancel(svc.redis, export.id)
     updated = await Export.filter(
@@ -264,7 +267,7 @@ routes = [
             202,
             "ExportsAccepted",
             body="ExportCreate",
-            errors=(400, 404, 409, 413, 422, 503),
+            errors=(400, 404, 409, 413, 422, 429, 503),
             headers=_IDEMPOTENCY,
             tags=_TAGS,
         ),
@@ -294,7 +297,11 @@ routes = [
         retry_export,
         "POST",
         Operation(
-            "Retry a failed or cancelled export", 202, "Export", errors=(404, 409, 503), tags=_TAGS
+            "Retry a failed or cancelled export",
+            202,
+            "Export",
+            errors=(404, 409, 429, 503),
+            tags=_TAGS,
         ),
     ),
 ]

@@ -15,9 +15,6 @@ from starlette.requests import Request
 
 from server.errors import BadRequest, PayloadTooLarge, ValidationFailed
 
-#: JSON bodies are small documents; anything bigger is refused while reading.
-MAX_JSON_BYTES = 1024 * 1024
-
 T = TypeVar("T", bound=str)
 
 _MISSING: Any = object()
@@ -27,8 +24,11 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-async def read_json(request: Request, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
-    """The body as a JSON object; 413 past ``max_bytes`` (counted while reading), 400 if bad."""
+async def read_json(request: Request, *, max_bytes: int | None = None) -> dict[str, Any]:
+    """The body as a JSON object; 413 past ``max_bytes`` (default: the ``max_json_bytes``
+    setting; counted while reading, whatever Content-Length says), 400 if malformed."""
+    if max_bytes is None:
+        max_bytes = int(request.app.state.settings.max_json_bytes)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise PayloadTooLarge(f"request body is over {max_bytes} bytes")

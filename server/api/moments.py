@@ -14,14 +14,10 @@ from starlette.responses import JSONResponse, Response
 from server.api.context import current_user, owned, services
 from server.api.fields import invalid, number, object_list, read_json, string
 from server.api.routing import ApiRoute, Operation
-from server.api.schemas import (
-    MAX_CAPTION_CHARS,
-    MAX_CAPTIONS,
-    MAX_TITLE_CHARS,
-    moment_json,
-)
+from server.api.schemas import MAX_TITLE_CHARS, moment_json
 from server.errors import ValidationFailed
 from server.models import Moment, Project, new_id
+from server.settings import Settings
 
 #: Float slack when comparing times against the probed duration (well under one frame).
 TIME_EPSILON_S = 1e-3
@@ -31,14 +27,17 @@ def _out_of_range(message: str) -> ValidationFailed:
     return ValidationFailed(message, code="moment_out_of_range")
 
 
-def _captions(body: dict[str, Any], start_s: float, end_s: float) -> list[dict[str, Any]]:
+def _captions(
+    body: dict[str, Any], start_s: float, end_s: float, settings: Settings
+) -> list[dict[str, Any]]:
     """Caption lines with times inside the moment and non-empty, capped text."""
     captions = []
-    for index, item in enumerate(object_list(body, "captions", max_items=MAX_CAPTIONS, default=[])):
+    items = object_list(body, "captions", max_items=settings.max_captions, default=[])
+    for index, item in enumerate(items):
         path = f"captions[{index}]."
         c_start = number(item, "start_s", path=path)
         c_end = number(item, "end_s", path=path)
-        text = string(item, "text", max_length=MAX_CAPTION_CHARS, min_length=1, path=path)
+        text = string(item, "text", max_length=settings.max_caption_chars, min_length=1, path=path)
         if text is None or not text.strip():
             raise invalid(path + "text", "must not be empty")
         if c_end <= c_start:
@@ -52,8 +51,9 @@ def _captions(body: dict[str, Any], start_s: float, end_s: float) -> list[dict[s
     return captions
 
 
-def validate_moment(body: dict[str, Any], project: Project, max_moment_s: float) -> dict[str, Any]:
+def validate_moment(body: dict[str, Any], project: Project, settings: Settings) -> dict[str, Any]:
     """The fields of a new moment, or a 422 naming the first bad one."""
+    max_moment_s = settings.max_moment_s
     start_s = number(body, "start_s", minimum=0)
     end_s = number(body, "end_s")
     if end_s <= start_s:
@@ -72,7 +72,7 @@ def validate_moment(body: dict[str, Any], project: Project, max_moment_s: float)
         "end_s": end_s,
         "title": title,
         "focus_x": focus_x,
-        "captions": _captions(body, start_s, end_s),
+        "captions": _captions(body, start_s, end_s, settings),
     }
 
 
@@ -80,7 +80,7 @@ async def create_moment(request: Request) -> Response:
     user = current_user(request)
     project = await owned(Project, request.path_params["project_id"], user)
     body = await read_json(request)
-    fields = validate_moment(body, project, services(request).settings.max_moment_s)
+    fields = validate_moment(body, project, services(request).settings)
     moment = await Moment.create(id=new_id("mom"), user_id=user.id, project=project, **fields)
     return JSONResponse(moment_json(moment), status_code=201)
 

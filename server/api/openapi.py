@@ -104,7 +104,10 @@ def _operation(path: str, route: ApiRoute) -> dict[str, Any]:
     return document
 
 
-def build_document(routes: Sequence[BaseRoute], *, max_exports_per_request: int) -> dict[str, Any]:
+def build_document(
+    routes: Sequence[BaseRoute], *, max_exports_per_request: int, **limits: int
+) -> dict[str, Any]:
+    """The document; ``limits`` (``max_captions``, ``max_caption_chars``) as in settings."""
     paths: dict[str, dict[str, Any]] = {}
     for path, route in walk(routes):
         clean = _PARAM.sub(r"{\1}", path)
@@ -114,7 +117,7 @@ def build_document(routes: Sequence[BaseRoute], *, max_exports_per_request: int)
         "info": {"title": "reelay", "version": "1.0.0"},
         "paths": paths,
         "components": {
-            "schemas": {**COMPONENTS, **request_schemas(max_exports_per_request)},
+            "schemas": {**COMPONENTS, **request_schemas(max_exports_per_request, **limits)},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
@@ -126,5 +129,10 @@ async def openapi(request: Request) -> JSONResponse:
     """The document for this app's routes and limits."""
     settings = services(request).settings
     return JSONResponse(
-        build_document(request.app.routes, max_exports_per_request=settings.max_exports_per_request)
+        build_document(
+            request.app.routes,
+            max_exports_per_request=settings.max_exports_per_request,
+            max_captions=settings.max_captions,
+            max_caption_chars=settings.max_caption_chars,
+        )
     )

@@ -23,7 +23,9 @@ from server.api.schemas import MAX_NAME_CHARS, project_json
 from server.api.uploads import ENVELOPE_BYTES, MultipartUpload
 from server.cancellation import request_cancel
 from server.errors import ApiError, PayloadTooLarge, ValidationFailed
+from server.limits import check_declared_dimensions, check_source
 from server.models import Export, ExportChunk, ExportStatus, Project, new_id
+from server.settings import Settings
 from server.storage import UploadTooLarge
 from workers.render.errors import NotAVideo, RenderError
 from workers.render.probe import probe
@@ -49,8 +51,9 @@ async def _tee(chunks: AsyncIterator[bytes], copy: IO[bytes]) -> AsyncIterator[b
         yield chunk
 
 
-def _probe(path: Path, filename: str) -> SourceInfo:
+def _probe(path: Path, filename: str, settings: Settings) -> SourceInfo:
     """Probe, with messages that name the user's file and never our paths."""
+    check_declared_dimensions(str(path), settings, filename)
     try:
         info = probe(str(path))
     except NotAVideo as exc:
@@ -72,13 +75,13 @@ async def _store_and_probe(
     if local is not None:
         size = await svc.storage.save_stream(key, upload.file_chunks(), max_bytes=max_bytes)
         await upload.finish()
-        return size, await asyncio.to_thread(_probe, local, filename)
+        return size, await asyncio.to_thread(_probe, local, filename, svc.settings)
     with tempfile.NamedTemporaryFile(prefix="reelay-upload-", suffix=Path(key).suffix) as copy:
         chunks = _tee(upload.file_chunks(), copy)
         size = await svc.storage.save_stream(key, chunks, max_bytes=max_bytes)
         await upload.finish()
         await asyncio.to_thread(copy.flush)
-        return size, await asyncio.to_thread(_probe, Path(copy.name), filename)
+        return size, await asyncio.to_thread(_probe, Path(copy.name), filename, svc.settings)
 
 
 async def create_project(request: Request) -> Response:
@@ -101,12 +104,7 @@ async def create_project(request: Request) -> Response:
                 f"file is over the {svc.settings.max_upload_mb} MB upload limit",
                 code="upload_too_large",
             ) from exc
-        if info.duration_s > svc.settings.max_source_s:
-            raise ValidationFailed(
-                f"file: the video is {info.duration_s:.1f} s long; "
-                f"the limit is {svc.settings.max_source_s:.0f} s",
-                code="source_too_long",
-            )
+        check_source(info, svc.settings, filename)
         name = upload.fields.get("name", "").strip()
         if len(name) > MAX_NAME_CHARS:
             raise ValidationFailed(f"name: too long (max {MAX_NAME_CHARS} characters)")

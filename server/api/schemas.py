@@ -250,9 +250,14 @@ MAX_EMAIL_CHARS = 320
 MAX_ID_CHARS = 40  # the width of every id column
 
 
-def request_schemas(max_exports_per_request: int) -> dict[str, Any]:
-    """Request bodies; the export limit comes from settings so the document tells the truth."""
-    text = {"type": "string", "minLength": 1, "maxLength": MAX_CAPTION_CHARS, "pattern": r"\S"}
+def request_schemas(
+    max_exports_per_request: int,
+    *,
+    max_captions: int = MAX_CAPTIONS,
+    max_caption_chars: int = MAX_CAPTION_CHARS,
+) -> dict[str, Any]:
+    """Request bodies; limits come from settings so the document tells the truth."""
+    text = {"type": "string", "minLength": 1, "maxLength": max_caption_chars, "pattern": r"\S"}
     return {
         "ProjectUpload": _obj(
             ["file"],
@@ -274,7 +279,7 @@ def request_schemas(max_exports_per_request: int) -> dict[str, Any]:
                 "focus_x": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
                 "captions": {
                     "type": "array",
-                    "maxItems": MAX_CAPTIONS,
+                    "maxItems": max_captions,
                     "items": _ref("CaptionCreate"),
                 },
             },
