@@ -12,11 +12,23 @@ from tests.media import make_video
 
 
 @pytest.fixture(scope="module")
+def stack_env() -> dict[str, str]:
+    """Extra REELAY_* variables for this module's stack; modules override it."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def stack(
-    redis_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    redis_url: str,
+    database_url: str,
+    stack_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     running = start_stack(
-        tmp_path_factory.mktemp("stack"), redis_url=redis_url, database_url=database_url
+        tmp_path_factory.mktemp("stack"),
+        redis_url=redis_url,
+        database_url=database_url,
+        extra_env=stack_env,
     )
     try:
         yield running

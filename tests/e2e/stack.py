@@ -36,6 +36,7 @@ class Stack:
     data_dir: Path
     process: subprocess.Popen[bytes]
     log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
     clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self, user: str) -> httpx.Client:
@@ -81,7 +82,7 @@ def start_stack(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    stack = Stack(f"http://127.0.0.1:{port}", data_dir, process, log_path)
+    stack = Stack(f"http://127.0.0.1:{port}", data_dir, process, log_path, env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

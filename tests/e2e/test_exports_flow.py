@@ -5,84 +5,39 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
-from typing import Any
 
 import av
-import httpx
 import pytest
 
+from tests.e2e.flows import (
+    TERMINAL,
+    add_moment,
+    assert_gap_free,
+    ended,
+    start_export,
+    upload,
+)
 from tests.e2e.stack import Stack, wait_for_events
 
 pytestmark = pytest.mark.timeout(600)
-
-
-def _upload(client: httpx.Client, path: Path) -> dict[str, Any]:
-    with path.open("rb") as handle:
-        response = client.post(
-            "/api/projects",
-            files={"file": ("clip.mp4", handle, "video/mp4")},
-            data={"name": "clip"},
-        )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-def _moment(client: httpx.Client, project_id: str, start: float, end: float, **extra: Any) -> str:
-    body = {"start_s": start, "end_s": end, "title": f"{start}-{end}", **extra}
-    response = client.post(f"/api/projects/{project_id}/moments", json=body)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-def _export(
-    client: httpx.Client, project_id: str, moment_ids: list[str], aspect: str
-) -> dict[str, Any]:
-    response = client.post(
-        f"/api/projects/{project_id}/exports",
-        json={
-            "moment_ids": moment_ids,
-            "aspect_ratio": aspect,
-            "resolution": "720p",
-            "captions": True,
-        },
-    )
-    assert response.status_code == 202, response.text
-    return dict(response.json())
-
-
-def _ended(export_ids: set[str], types: set[str]) -> Any:
-    def done(events: list[dict[str, Any]]) -> bool:
-        ended = {e["export_id"] for e in events if e["type"] in types}
-        return export_ids <= ended
-
-    return done
-
-
-TERMINAL = {"export.completed", "export.failed", "export.cancelled"}
-
-
-def _assert_gap_free(events: list[dict[str, Any]]) -> None:
-    seqs = [e["seq"] for e in events]
-    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
-    assert seqs[0] == 1
 
 
 def test_batch_of_two_moments_and_a_second_aspect_complete_with_playable_files(
     stack: Stack, source_video: Path, tmp_path: Path
 ) -> None:
     client = stack.client("alice")
-    project = _upload(client, source_video)
+    project = upload(client, source_video)
     captions = [{"start_s": 1.2, "end_s": 2.5, "text": "Grüße — hello"}]
-    first = _moment(client, project["id"], 0.5, 3.5, captions=captions, focus_x=0.3)
-    second = _moment(client, project["id"], 2.0, 5.0)
-    batch = _export(client, project["id"], [first, second], "9:16")
-    square = _export(client, project["id"], [first], "1:1")
+    first = add_moment(client, project["id"], 0.5, 3.5, captions=captions, focus_x=0.3)
+    second = add_moment(client, project["id"], 2.0, 5.0)
+    batch = start_export(client, project["id"], [first, second], "9:16")
+    square = start_export(client, project["id"], [first], "1:1")
     assert batch["status"] == "processing" and len(batch["exports"]) == 2
     expected = {e["id"]: (720, 1280) for e in batch["exports"]}
     expected[square["exports"][0]["id"]] = (720, 720)
 
-    events = wait_for_events(client, project["id"], _ended(set(expected), TERMINAL))
-    _assert_gap_free(events)
+    events = wait_for_events(client, project["id"], ended(set(expected), TERMINAL))
+    assert_gap_free(events)
     for export_id, (width, height) in expected.items():
         mine = [e for e in events if e.get("export_id") == export_id]
         types = [e["type"] for e in mine]
@@ -112,10 +67,10 @@ def test_batch_of_two_moments_and_a_second_aspect_complete_with_playable_files(
 
 def test_video_is_served_with_ranges(stack: Stack, source_video: Path) -> None:
     client = stack.client("ranges")
-    project = _upload(client, source_video)
-    moment = _moment(client, project["id"], 0.0, 2.0)
-    export_id = _export(client, project["id"], [moment], "16:9")["exports"][0]["id"]
-    wait_for_events(client, project["id"], _ended({export_id}, {"export.completed"}))
+    project = upload(client, source_video)
+    moment = add_moment(client, project["id"], 0.0, 2.0)
+    export_id = start_export(client, project["id"], [moment], "16:9")["exports"][0]["id"]
+    wait_for_events(client, project["id"], ended({export_id}, {"export.completed"}))
     url = f"/api/exports/{export_id}/video"
     full = client.get(url)
     part = client.get(url, headers={"Range": "bytes=100-199"})
@@ -134,8 +89,8 @@ def test_cancel_mid_export_stops_and_removes_partial_files(
 
     long_source = make_video(tmp_path_factory.mktemp("long") / "long.mp4", duration_s=20.0)
     client = stack.client("canceller")
-    project = _upload(client, long_source)
-    moment = _moment(client, project["id"], 0.0, 20.0)
+    project = upload(client, long_source)
+    moment = add_moment(client, project["id"], 0.0, 20.0)
     response = client.post(
         f"/api/projects/{project['id']}/exports",
         json={"moment_ids": [moment], "aspect_ratio": "9:16", "resolution": "1080p"},
@@ -146,7 +101,7 @@ def test_cancel_mid_export_stops_and_removes_partial_files(
     )
     cancel = client.post(f"/api/exports/{export_id}/cancel")
     assert cancel.status_code == 202 and cancel.json()["status"] in {"cancelling", "cancelled"}
-    events = wait_for_events(client, project["id"], _ended({export_id}, TERMINAL))
+    events = wait_for_events(client, project["id"], ended({export_id}, TERMINAL))
     types = [e["type"] for e in events if e.get("export_id") == export_id]
     assert types[-1] == "export.cancelled" and "export.completed" not in types
     export = client.get(f"/api/exports/{export_id}").json()
@@ -161,16 +116,16 @@ def test_failed_render_reports_its_code_and_retry_completes(
     stack: Stack, source_video: Path
 ) -> None:
     client = stack.client("retrier")
-    project = _upload(client, source_video)
-    moment = _moment(client, project["id"], 1.0, 3.0)
+    project = upload(client, source_video)
+    moment = add_moment(client, project["id"], 1.0, 3.0)
     stored = [
         p for p in (stack.data_dir / "media").rglob("*") if project["id"] in str(p) and p.is_file()
     ]
     assert len(stored) == 1, stored
     original = stored[0].read_bytes()
     stored[0].write_bytes(b"this is no longer a video")
-    export_id = _export(client, project["id"], [moment], "4:5")["exports"][0]["id"]
-    events = wait_for_events(client, project["id"], _ended({export_id}, TERMINAL))
+    export_id = start_export(client, project["id"], [moment], "4:5")["exports"][0]["id"]
+    events = wait_for_events(client, project["id"], ended({export_id}, TERMINAL))
     failed = [e for e in events if e["type"] == "export.failed"]
     assert failed and failed[0]["data"]["code"] == "not_a_video"
     export = client.get(f"/api/exports/{export_id}").json()
@@ -179,7 +134,7 @@ def test_failed_render_reports_its_code_and_retry_completes(
     stored[0].write_bytes(original)
     retry = client.post(f"/api/exports/{export_id}/retry")
     assert retry.status_code == 202, retry.text
-    wait_for_events(client, project["id"], _ended({export_id}, {"export.completed"}))
+    wait_for_events(client, project["id"], ended({export_id}, {"export.completed"}))
     export = client.get(f"/api/exports/{export_id}").json()
     assert export["status"] == "completed" and (export["width"], export["height"]) == (720, 900)
 
@@ -192,8 +147,8 @@ def test_worker_killed_mid_export_resumes_from_finished_chunks(
 
     source = make_video(tmp_path_factory.mktemp("crash") / "crash.mp4", duration_s=16.0)
     client = stack.client("crasher")
-    project = _upload(client, source)
-    moment = _moment(client, project["id"], 0.0, 16.0)
+    project = upload(client, source)
+    moment = add_moment(client, project["id"], 0.0, 16.0)
     response = client.post(
         f"/api/projects/{project['id']}/exports",
         json={"moment_ids": [moment], "aspect_ratio": "9:16", "resolution": "1080p"},
@@ -213,7 +168,7 @@ def test_worker_killed_mid_export_resumes_from_finished_chunks(
     assert victims, "no worker processes found under reelay dev"
     os.kill(victims[0], signal.SIGKILL)
 
-    events = wait_for_events(client, project["id"], _ended({export_id}, TERMINAL), timeout_s=180)
+    events = wait_for_events(client, project["id"], ended({export_id}, TERMINAL), timeout_s=180)
     mine = [e for e in events if e.get("export_id") == export_id]
     assert mine[-1]["type"] == "export.completed", [e["type"] for e in mine]
     progress = [e["data"]["progress"] for e in mine if e["type"] == "export.progress"]
