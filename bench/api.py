@@ -122,7 +122,13 @@ def main() -> int:
         redis_process, redis_url = _embedded_redis_url(tmp)
         try:
             db = f"sqlite://{tmp / 'load.sqlite3'}"
-            quiet = start_stack(tmp / "load", redis_url=redis_url, database_url=db, workers=0)
+            quiet = start_stack(
+                tmp / "load",
+                redis_url=redis_url,
+                database_url=db,
+                workers=0,
+                extra_env={"REELAY_MAX_ACTIVE_EXPORTS": str(RATE_PER_S * DURATION_S)},
+            )
             try:
                 client = quiet.client("bench")
                 project_id, moment_id = _setup_project(client, source)
