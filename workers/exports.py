@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dramatiq
 
+from server.metrics import record_chunk_render
 from server.models import ChunkStatus, Export, ExportChunk, Moment, Project
 from workers import render
 from workers.lifecycle import audio_key, chunk_key, mark_completed, mark_started, video_key
@@ -180,6 +181,7 @@ def _render_leased_chunk(rt: WorkerRuntime, export: Export, index: int, lease: s
     )
     render_s = time.monotonic() - started
     logger.info("export %s: chunk %d rendered in %.2f s", export.id, index, render_s)
+    record_chunk_render(rt.sync_redis, render_s)
     last = rt.run(_finish_chunk(rt, export, index, local, chunk_key(export.id, index), render_s))
     local.unlink(missing_ok=True)
     rt.run(report_progress(rt, export.id, index, chunk.frame_count, boundary=True))

@@ -1,0 +1,163 @@
+"""Prometheus metrics for operators: ``GET /metrics`` on any web process.
+
+Two kinds: this process's own (HTTP latency by route template, status) in a registry the
+app owns, and cluster-wide figures read at scrape time from the shared state — exports
+by status (database), queue depth (Redis), chunk render time and events published
+(counters the workers keep in Redis) — so any one web process can be scraped for all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from redis import Redis as SyncRedis
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from tortoise.functions import Count
+
+from server.models import Export, ExportStatus
+from server.queue import ACTOR_QUEUES
+
+#: Redis hash where workers add up what operators want across the cluster.
+COUNTERS_KEY = "reelay:metrics"
+
+
+def record_chunk_render(client: SyncRedis, seconds: float) -> None:
+    """Workers call this after each chunk; the web process reports the sum and count."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hincrbyfloat(COUNTERS_KEY, "chunk_render_seconds_sum", seconds)
+    pipe.hincrby(COUNTERS_KEY, "chunk_render_seconds_count", 1)
+    pipe.execute()
+
+
+class SharedStateCollector(Collector):
+    """Reads cluster-wide figures at scrape time (runs in a thread: blocking I/O is fine)."""
+
+    def __init__(self, redis_url: str) -> None:
+        self._redis = SyncRedis.from_url(redis_url, socket_timeout=2)
+
+    def collect(self) -> Iterable[Metric]:
+        depth = GaugeMetricFamily(
+            "reelay_queue_depth", "Messages waiting per Dramatiq queue", labels=["queue"]
+        )
+        for queue in sorted(set(ACTOR_QUEUES.values())):
+            waiting = self._redis.llen(f"reelay:{queue}")
+            delayed = self._redis.llen(f"reelay:{queue}.DQ")
+            depth.add_metric([queue], int(waiting) + int(delayed))
+        yield depth
+        counters = {
+            (k.decode() if isinstance(k, bytes) else k): float(v)
+            for k, v in self._redis.hgetall(COUNTERS_KEY).items()
+        }
+        render = CounterMetricFamily(
+            "reelay_chunk_render_seconds", "Wall time spent rendering chunks"
+        )
+        render.add_metric([], counters.get("chunk_render_seconds_sum", 0.0))
+        yield render
+        chunks = CounterMetricFamily("reelay_chunks_rendered", "Chunks rendered")
+        chunks.add_metric([], counters.get("chunk_render_seconds_count", 0.0))
+        yield chunks
+        published = CounterMetricFamily("reelay_events_published", "Events appended to logs")
+        published.add_metric([], counters.get("events_published", 0.0))
+        yield published
+
+
+class Metrics:
+    """The app's registry: HTTP latency, and exports by status refreshed at each scrape."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.exports = Gauge(
+            "reelay_exports",
+            "Exports by status, across the cluster",
+            ["status"],
+            registry=self.registry,
+        )
+        self.http_seconds = Histogram(
+            "reelay_http_request_seconds",
+            "HTTP request latency by route template",
+            ["method", "route", "status"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+
+    def register(self, collector: Collector) -> None:
+        self.registry.register(collector)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's path template, so IDs never explode the label set."""
+    app = scope.get("app")
+    router = getattr(app, "router", None)
+    for route in getattr(router, "routes", []):
+        match, child = route.matches(scope)
+        if match is Match.FULL:
+            path = str(getattr(route, "path", ""))
+            nested = getattr(route, "routes", None)
+            if nested:
+                for inner in nested:
+                    inner_match, _ = inner.matches({**scope, **child})
+                    if inner_match is Match.FULL:
+                        return path + str(getattr(inner, "path", ""))
+            return path or "other"
+    return "unmatched"
+
+
+class MetricsMiddleware:
+    """Times every HTTP request (pure ASGI, so streaming responses are timed to the end)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.metrics.http_seconds.labels(
+                scope["method"], _route_template(scope), str(status)
+            ).observe(time.perf_counter() - started)
+
+
+def metrics_endpoint(metrics: Metrics) -> Callable[[Request], Awaitable[Response]]:
+    """``GET /metrics``: the Prometheus text format, rendered off the event loop."""
+
+    async def endpoint(request: Request) -> Response:
+        counts = dict.fromkeys((status.value for status in ExportStatus), 0)
+        rows = await Export.annotate(n=Count("id")).group_by("status").values_list("status", "n")
+        for status, count in rows:
+            counts[str(status)] = int(count)
+        for status, count in counts.items():
+            metrics.exports.labels(status).set(count)
+        body = await asyncio.to_thread(metrics.render)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return endpoint
