@@ -6,17 +6,19 @@ keeps entries ordered by seq, answers "seq > N" with one XRANGE, trims by length
 oldest end, so the retained log is always a gap-free seq range). A sorted set would need
 the JSON decoded in Lua to learn an entry's age.
 
-Redis is the only record of seq. If Redis loses its data (restart without persistence),
-the counter restarts at 1: ``read_since`` then answers ``reset`` to any cursor beyond the
-current ``last_seq`` so clients reload the snapshot. A client whose cursor is below the
-new ``last_seq`` cannot be told apart; run Redis with persistence in production.
+Redis holds the log and the counter. If Redis loses its data (restart without
+persistence), the next append finds neither and asks ``seq_base`` where to continue: the
+service's base (server.event_epochs) knows from the database whether the project had
+events before and then continues past every seq ever issued, so a client's old cursor is
+below the new log's start and answers ``reset``; ``read_since`` also answers ``reset`` to
+a cursor beyond ``last_seq``. Run Redis with persistence in production all the same.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -46,19 +48,27 @@ TERMINAL_EVENT_TYPES: frozenset[str] = frozenset(
 #: earlier in the text.
 _SEQ_MARK = ',"seq":0,'
 
-# KEYS: 1 seq counter, 2 log stream.
+# KEYS: 1 seq counter, 2 log stream, 3 the metrics hash.
 # ARGV: 1 JSON before the seq, 2 JSON after it, 3 event time (ms), 4 maxlen,
-#       5 age cutoff (ms; older entries go), 6 pub/sub channel.
-# Returns the event's seq.
+#       5 age cutoff (ms; older entries go), 6 pub/sub channel, 7 the seq to continue
+#       after when neither counter nor log exists ('' → return -1 and let the caller ask
+#       its ``seq_base``). Returns the event's seq.
 APPEND_LUA = """
-local seq = redis.call('INCR', KEYS[1])
-if seq == 1 then
-  -- The counter vanished while the log survived: carry on after the log's last entry.
+local seq
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  seq = redis.call('INCR', KEYS[1])
+else
   local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
   if last then
+    -- The counter vanished while the log survived: carry on after the log's last entry.
     seq = tonumber(string.match(last[1], '^(%d+)')) + 1
-    redis.call('SET', KEYS[1], seq)
+  elseif ARGV[7] == '' then
+    -- No counter and no log: a new project, or Redis lost its data. The caller decides.
+    return -1
+  else
+    seq = tonumber(ARGV[7]) + 1
   end
+  redis.call('SET', KEYS[1], seq)
 end
 local event = ARGV[1] .. seq .. ARGV[2]
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], seq .. '-0', 'ts', ARGV[3], 'e', event)
@@ -70,8 +80,18 @@ while true do
   redis.call('XTRIM', KEYS[2], 'MINID', (oldest_seq + 1) .. '-0')
 end
 redis.call('PUBLISH', ARGV[6], event)
+redis.call('HINCRBY', KEYS[3], 'events_published', 1)
 return seq
 """
+
+
+#: The Redis hash of cluster-wide counters that ``/metrics`` reports (server.metrics).
+METRICS_KEY = "reelay:metrics"
+
+#: Where a project's seq continues when Redis has neither its counter nor its log: 0 for
+#: a project that never had events; past every seq ever issued after Redis lost its data,
+#: so clients see a jump (a gap) and their cursor answers ``reset`` — never a silent gap.
+SeqBase = Callable[[str], Awaitable[int]]
 
 
 def channel_name(project_id: str) -> str:
@@ -159,6 +179,7 @@ class EventLog:
         maxlen: int,
         max_age_s: float,
         clock: Callable[[], datetime] | None = None,
+        seq_base: SeqBase | None = None,
     ) -> None:
         if maxlen < 1:
             raise ValueError(f"maxlen must be at least 1, got {maxlen}")
@@ -169,6 +190,7 @@ class EventLog:
         self._max_age_ms = int(max_age_s * 1000)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._append = client.register_script(APPEND_LUA)
+        self._seq_base = seq_base
 
     async def append(
         self,
@@ -202,18 +224,21 @@ class EventLog:
         if not mark:
             raise RuntimeError("event JSON lost its seq field")  # to_dict's key order changed
         now_ms = int(now.timestamp() * 1000)
-        seq = await self._append(
-            keys=[_counter_key(project_id), _log_key(project_id)],
-            args=[
-                head + ',"seq":',
-                "," + tail,
-                now_ms,
-                self._maxlen,
-                now_ms - self._max_age_ms,
-                channel_name(project_id),
-            ],
-        )
-        return replace(event, seq=int(seq))
+        args: list[str | int] = [
+            head + ',"seq":',
+            "," + tail,
+            now_ms,
+            self._maxlen,
+            now_ms - self._max_age_ms,
+            channel_name(project_id),
+            "",
+        ]
+        keys = [_counter_key(project_id), _log_key(project_id), METRICS_KEY]
+        seq = int(await self._append(keys=keys, args=args))
+        if seq == -1:
+            args[-1] = await self._seq_base(project_id) if self._seq_base else 0
+            seq = int(await self._append(keys=keys, args=args))
+        return replace(event, seq=seq)
 
     async def read_since(self, project_id: str, since: int, *, limit: int = 500) -> EventPage:
         """Events with ``seq > since``, oldest first, at most ``limit``.

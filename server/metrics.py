@@ -28,18 +28,16 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.functions import Count
 
+from server.events import METRICS_KEY
 from server.models import Export, ExportStatus
 from server.queue import ACTOR_QUEUES
-
-#: Redis hash where workers add up what operators want across the cluster.
-COUNTERS_KEY = "reelay:metrics"
 
 
 def record_chunk_render(client: SyncRedis, seconds: float) -> None:
     """Workers call this after each chunk; the web process reports the sum and count."""
     pipe = client.pipeline(transaction=False)
-    pipe.hincrbyfloat(COUNTERS_KEY, "chunk_render_seconds_sum", seconds)
-    pipe.hincrby(COUNTERS_KEY, "chunk_render_seconds_count", 1)
+    pipe.hincrbyfloat(METRICS_KEY, "chunk_render_seconds_sum", seconds)
+    pipe.hincrby(METRICS_KEY, "chunk_render_seconds_count", 1)
     pipe.execute()
 
 
@@ -60,7 +58,7 @@ class SharedStateCollector(Collector):
         yield depth
         counters = {
             (k.decode() if isinstance(k, bytes) else k): float(v)
-            for k, v in self._redis.hgetall(COUNTERS_KEY).items()
+            for k, v in self._redis.hgetall(METRICS_KEY).items()
         }
         render = CounterMetricFamily(
             "reelay_chunk_render_seconds", "Wall time spent rendering chunks"
