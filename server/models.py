@@ -181,3 +181,72 @@ class IdempotencyRecord(Model):
     class Meta:
         table = "idempotency_records"
         unique_together = (("user_id", "key"),)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # an attempt is queued (now or after a retry delay)
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # no attempt left: schedule exhausted, 410, or endpoint disabled
+
+
+class WebhookEndpoint(Model):
+    """A URL one user wants events POSTed to, signed with its own secret."""
+
+    id = fields.CharField(pk=True, max_length=40)
+    user_id = fields.CharField(max_length=255, db_index=True)
+    url = fields.CharField(max_length=2048)
+    description = fields.CharField(max_length=255, default="")
+    events: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    secret = fields.CharField(max_length=128)  # "whsec_…": signs, so it is stored as is
+    enabled = fields.BooleanField(default=True)
+    disabled_reason = fields.CharField(max_length=64, null=True)
+    failing_since = fields.DatetimeField(null=True)  # first failure since the last success
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "webhook_endpoints"
+
+
+class WebhookDelivery(Model):
+    """One event on its way to one endpoint; the same body and ``webhook-id`` every attempt."""
+
+    id = fields.CharField(pk=True, max_length=40)
+    user_id = fields.CharField(max_length=255, db_index=True)
+    endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
+        "models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    event_id = fields.CharField(max_length=40)
+    event_type = fields.CharField(max_length=64)
+    payload = fields.TextField()  # Event.to_json(), exactly the bytes that are signed
+    status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    endpoint_id: str
+
+    class Meta:
+        table = "webhook_deliveries"
+        unique_together = (("endpoint", "event_id"),)
+
+
+class WebhookAttempt(Model):
+    """The log line of one POST: what came back, how long it took, or what went wrong."""
+
+    id = fields.IntField(pk=True)
+    delivery: fields.ForeignKeyRelation[WebhookDelivery] = fields.ForeignKeyField(
+        "models.WebhookDelivery", related_name="attempt_log", on_delete=fields.CASCADE
+    )
+    number = fields.IntField()
+    manual = fields.BooleanField(default=False)
+    success = fields.BooleanField()
+    status_code = fields.IntField(null=True)
+    duration_ms = fields.FloatField()
+    response_snippet = fields.TextField(default="")
+    error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    delivery_id: str
+
+    class Meta:
+        table = "webhook_attempts"

@@ -19,6 +19,8 @@ ACTOR_QUEUES: dict[str, str] = {
     "render_audio": "chunks",
     "finalize_export": "exports",
     "deliver_webhook": "webhooks",
+    "dispatch_event": "webhooks",
+    "send_export_email": "webhooks",
 }
 
 #: Broker commands per million that also requeue dead workers' messages. Dramatiq's

@@ -55,6 +55,12 @@ class Settings:
     presign_expires_s: int = 300
     allowed_origins: tuple[str, ...] = ()
     webhooks_allow_private: bool = False
+    webhook_timeout_s: float = 10.0  # connect + send + answer, in total
+    webhook_retry_schedule_s: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    webhook_disable_after_s: float = 5 * 24 * 3600.0  # failing this long disables an endpoint
+    smtp_url: str | None = None  # None → notification emails written to data_dir/outbox
+    smtp_from: str = "reelay <reelay@localhost>"
+    public_url: str = ""  # empty → http://{host}:{port}; the base of links in emails
     host: str = "127.0.0.1"
     port: int = 8000
     dev_workers: int = 2
@@ -72,6 +78,11 @@ class Settings:
         if self.storage_url:
             return self.storage_url
         return str((self.data_dir / "media").resolve())
+
+    @property
+    def resolved_public_url(self) -> str:
+        """Where users reach this service, without a trailing slash (links in emails)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def work_dir(self) -> Path:
@@ -108,6 +119,20 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw.lower() in {"0", "false", "no", "off"}:
         return False
     raise SettingsError(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def _floats(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    """A comma-separated list of non-negative numbers, e.g. ``5,300,1800``."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be comma-separated numbers, got {raw!r}") from exc
+    if any(value < 0 for value in values):
+        raise SettingsError(f"{name} must not hold negative numbers, got {raw!r}")
+    return values
 
 
 def _optional(env: Mapping[str, str], name: str) -> str | None:
@@ -166,6 +191,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_stall_resumes=_int(env, "REELAY_MAX_STALL_RESUMES", defaults.max_stall_resumes),
         allowed_origins=origins,
         webhooks_allow_private=_bool(env, "REELAY_WEBHOOKS_ALLOW_PRIVATE", False),
+        webhook_timeout_s=_float(env, "REELAY_WEBHOOK_TIMEOUT_S", defaults.webhook_timeout_s),
+        webhook_retry_schedule_s=_floats(
+            env, "REELAY_WEBHOOK_RETRY_SCHEDULE_S", defaults.webhook_retry_schedule_s
+        ),
+        webhook_disable_after_s=_float(
+            env, "REELAY_WEBHOOK_DISABLE_AFTER_S", defaults.webhook_disable_after_s
+        ),
+        smtp_url=_optional(env, "REELAY_SMTP_URL"),
+        smtp_from=env.get("REELAY_SMTP_FROM") or defaults.smtp_from,
+        public_url=env.get("REELAY_PUBLIC_URL", ""),
         host=env.get("REELAY_HOST") or defaults.host,
         port=_int(env, "REELAY_PORT", defaults.port),
         dev_workers=_int(env, "REELAY_DEV_WORKERS", defaults.dev_workers),
