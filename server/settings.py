@@ -53,7 +53,14 @@ class Settings:
     sweep_interval_s: float = 15.0
     max_stall_resumes: int = 5
     presign_expires_s: int = 300
-    allowed_origins: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()  # empty → WebSocket/CORS: same origin only
+    ws_auth_timeout_s: float = 10.0
+    ws_ping_interval_s: float = 20.0  # idle sockets get a ping; silent one interval more → closed
+    ws_max_subscriptions: int = 100  # projects per socket
+    ws_max_sockets_per_user: int = 20  # per server process
+    ws_max_message_bytes: int = 16_384  # client frames
+    ws_send_queue: int = 1_024  # messages waiting per socket/SSE stream before 4008
+    sse_keepalive_s: float = 15.0
     webhooks_allow_private: bool = False
     webhook_timeout_s: float = 10.0  # connect + send + answer, in total
     webhook_retry_schedule_s: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
@@ -190,6 +197,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sweep_interval_s=_float(env, "REELAY_SWEEP_INTERVAL_S", defaults.sweep_interval_s),
         max_stall_resumes=_int(env, "REELAY_MAX_STALL_RESUMES", defaults.max_stall_resumes),
         allowed_origins=origins,
+        ws_auth_timeout_s=_float(env, "REELAY_WS_AUTH_TIMEOUT_S", defaults.ws_auth_timeout_s),
+        ws_ping_interval_s=_float(env, "REELAY_WS_PING_INTERVAL_S", defaults.ws_ping_interval_s),
+        ws_max_subscriptions=_int(
+            env, "REELAY_WS_MAX_SUBSCRIPTIONS", defaults.ws_max_subscriptions
+        ),
+        ws_max_sockets_per_user=_int(
+            env, "REELAY_WS_MAX_SOCKETS_PER_USER", defaults.ws_max_sockets_per_user
+        ),
+        ws_max_message_bytes=_int(
+            env, "REELAY_WS_MAX_MESSAGE_BYTES", defaults.ws_max_message_bytes
+        ),
+        ws_send_queue=_int(env, "REELAY_WS_SEND_QUEUE", defaults.ws_send_queue),
+        sse_keepalive_s=_float(env, "REELAY_SSE_KEEPALIVE_S", defaults.sse_keepalive_s),
         webhooks_allow_private=_bool(env, "REELAY_WEBHOOKS_ALLOW_PRIVATE", False),
         webhook_timeout_s=_float(env, "REELAY_WEBHOOK_TIMEOUT_S", defaults.webhook_timeout_s),
         webhook_retry_schedule_s=_floats(
