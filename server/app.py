@@ -14,7 +14,7 @@ import redis.asyncio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
@@ -29,6 +29,8 @@ from server.errors import EXCEPTION_HANDLERS
 from server.events import event_log_from_settings
 from server.logging_redaction import install as install_log_redaction
 from server.queue import Enqueuer, make_broker
+from server.realtime.hub import Hub
+from server.realtime.ws import websocket_endpoint
 from server.security_headers import SecurityHeadersMiddleware
 from server.settings import Settings, SettingsError, load_settings
 from server.storage import storage_from_settings
@@ -57,8 +59,10 @@ def _routes(static_dir: Path) -> list[BaseRoute]:
         *group(health.routes),
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         Mount("/api", routes=api_routes(), middleware=[Middleware(BearerAuthMiddleware)]),
+        WebSocketRoute("/ws", websocket_endpoint),
     ]
-    if (static_dir / "index.html").is_file():
+    # Served even before the page exists: the real-time client (reelay-client.js) lives here.
+    if static_dir.is_dir():
         routes.append(Mount("/", app=StaticFiles(directory=static_dir, html=True), name="static"))
     return routes
 
@@ -96,9 +100,12 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.broker = svc.broker
     app.state.enqueuer = svc.enqueuer
     app.state.verifier = svc.verifier
+    app.state.hub = hub = Hub(settings.redis_url)
+    await hub.start()
     try:
         yield
     finally:
+        await hub.stop()
         await storage.close()
         broker.close()
         await client.aclose()

@@ -1,0 +1,165 @@
+"""``WS /ws``: origin check, the auth handshake, then three tasks per socket.
+
+- reader: client frames → ``Session.handle``;
+- writer: the bounded ``Outbox`` → the socket (overflow closes with 4008);
+- watchdog: pings a socket idle for ``ws_ping_interval_s``, drops one silent for another
+  interval, and closes with 4001 when the token expires without a fresh ``auth``.
+
+Origin: browsers send ``Origin``; it must be listed in ``REELAY_ALLOWED_ORIGINS``, or, when
+that list is empty, match the ``Host`` the socket was opened on (same origin only).
+Clients that send no ``Origin`` (servers, scripts) are let through — the token decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from server.api.context import Services, services
+from server.auth import AuthError, User
+from server.realtime.hub import hub_of
+from server.realtime.outbox import Outbox, Overflowed
+from server.realtime.session import Close, Session, authenticate, encode, seconds_left
+from server.realtime.session import error as error_frame
+
+log = logging.getLogger(__name__)
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """Whether a browser page at ``origin`` may open a socket on ``host``."""
+    if origin is None:
+        return True
+    if allowed:
+        return "*" in allowed or origin.rstrip("/") in {o.rstrip("/") for o in allowed}
+    return bool(host) and urlsplit(origin).netloc.lower() == (host or "").lower()
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    svc = services(websocket)
+    settings = svc.settings
+    if not origin_allowed(
+        websocket.headers.get("origin"), websocket.headers.get("host"), settings.allowed_origins
+    ):
+        await websocket.close(code=1008, reason="origin not allowed")
+        return
+    await websocket.accept()
+    hub = hub_of(websocket)
+    try:
+        user, deadline = await _first_auth(websocket, svc.settings.ws_auth_timeout_s, svc)
+    except Close as close:
+        await _close(websocket, close)
+        return
+    except WebSocketDisconnect:
+        return
+    if hub.local_sockets[user.id] >= settings.ws_max_sockets_per_user:
+        limit = settings.ws_max_sockets_per_user
+        await _close(websocket, Close(1008, f"at most {limit} sockets per user"))
+        return
+    hub.local_sockets[user.id] += 1
+    session = Session(svc, hub, Outbox(settings.ws_send_queue), user, deadline)
+    session.outbox.push(encode({"type": "ready"}))
+    try:
+        await _run(websocket, session, settings.ws_ping_interval_s)
+    finally:
+        await session.close()
+        hub.local_sockets[user.id] -= 1
+        if hub.local_sockets[user.id] <= 0:
+            del hub.local_sockets[user.id]
+
+
+async def _first_auth(websocket: WebSocket, timeout_s: float, svc: Services) -> tuple[User, float]:
+    """The first frame must be ``auth`` with a valid token, within ``timeout_s``."""
+    try:
+        message = await asyncio.wait_for(websocket.receive(), timeout_s)
+    except TimeoutError as exc:
+        raise Close(4001, "no auth message in time") from exc
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    try:
+        frame = json.loads(message.get("text") or "")
+    except ValueError:
+        frame = None
+    if not isinstance(frame, dict) or frame.get("type") != "auth":
+        raise Close(4001, "the first message must be auth")
+    try:
+        return await authenticate(svc, frame.get("token"))
+    except AuthError as exc:
+        raise Close(4001, exc.message[:120]) from exc
+
+
+async def _run(websocket: WebSocket, session: Session, ping_interval_s: float) -> None:
+    last_seen = [time.monotonic()]
+    tasks = [
+        asyncio.create_task(_reader(websocket, session, last_seen)),
+        asyncio.create_task(_writer(websocket, session.outbox)),
+        asyncio.create_task(_watchdog(session, last_seen, ping_interval_s)),
+    ]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        problem = task.exception()
+        if isinstance(problem, Close):
+            await _close(websocket, problem)
+            return
+        if isinstance(problem, Overflowed):
+            await _close(websocket, Close(4008, "too slow to keep up"))
+            return
+        if problem is not None and not isinstance(problem, WebSocketDisconnect):
+            log.error("ws: session failed", exc_info=problem)
+            await _close(websocket, Close(1011, "internal error"))
+            return
+
+
+async def _reader(websocket: WebSocket, session: Session, last_seen: list[float]) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        last_seen[0] = time.monotonic()
+        text = message.get("text")
+        if text is None:
+            session.outbox.push(error_frame("bad_message", "frames must be JSON text"))
+            continue
+        await session.handle(text)
+
+
+async def _writer(websocket: WebSocket, outbox: Outbox) -> None:
+    while True:
+        await websocket.send_text(await outbox.get())
+
+
+async def _watchdog(session: Session, last_seen: list[float], interval_s: float) -> None:
+    """Ping idle sockets, drop silent ones, and enforce the token's expiry."""
+    pinged_at: float | None = None
+    while True:
+        now = time.monotonic()
+        idle = now - last_seen[0]
+        if pinged_at is not None and last_seen[0] < pinged_at and now - pinged_at >= interval_s:
+            raise Close(1001, "no answer to ping")
+        if pinged_at is not None and last_seen[0] >= pinged_at:
+            pinged_at = None
+        if pinged_at is None and idle >= interval_s:
+            session.outbox.push(encode({"type": "ping"}))
+            pinged_at = now
+        left = seconds_left(session.deadline)
+        if left <= 0:
+            raise Close(4001, "token expired")
+        next_check = interval_s - idle if pinged_at is None else interval_s - (now - pinged_at)
+        await asyncio.sleep(max(min(next_check, left, interval_s), 0.05))
+
+
+async def _close(websocket: WebSocket, close: Close) -> None:
+    if websocket.application_state == WebSocketState.DISCONNECTED:
+        return
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        await websocket.close(code=close.code, reason=close.reason)
