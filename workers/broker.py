@@ -10,6 +10,7 @@ from dramatiq.middleware import CurrentMessage
 
 from server.queue import make_broker
 from server.settings import Settings, load_settings
+from workers import email, webhooks
 from workers.exports import declare_actors
 from workers.runtime import RuntimeMiddleware
 from workers.watchdog import SweeperMiddleware
@@ -26,6 +27,8 @@ def setup_broker(settings: Settings) -> RedisBroker:
     broker.add_middleware(RuntimeMiddleware(settings, broker))
     broker.add_middleware(SweeperMiddleware())
     declare_actors(broker)
+    webhooks.declare_actors(broker)
+    email.declare_actors(broker)
     return broker
 
 

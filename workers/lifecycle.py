@@ -14,6 +14,7 @@ from typing import Any
 
 from server.batches import complete_batch_if_done
 from server.models import Export, ExportStatus
+from server.notifications import notify
 from workers.render.spec import OutputInfo
 from workers.runtime import WorkerRuntime
 
@@ -52,9 +53,10 @@ async def _transition(
 
 
 async def _emit(rt: WorkerRuntime, export: Export, type_: str, data: dict[str, Any]) -> None:
-    await rt.events.append(
+    event = await rt.events.append(
         export.project_id, type_, export_id=export.id, batch_id=export.batch_id, data=data
     )
+    await notify(rt.enqueuer, event)
 
 
 async def mark_started(
@@ -112,7 +114,7 @@ async def mark_completed(rt: WorkerRuntime, export: Export, output: OutputInfo, 
             },
         )
         await rt.storage.delete_prefix(chunk_prefix(export.id))
-        await complete_batch_if_done(rt.events, export.batch_id)
+        await complete_batch_if_done(rt.events, rt.enqueuer, export.batch_id)
     return done
 
 
@@ -130,7 +132,7 @@ async def mark_failed(rt: WorkerRuntime, export: Export, code: str, message: str
     ):
         logger.warning("export %s failed: %s: %s", export.id, code, message)
         await _emit(rt, export, "export.failed", {"code": code, "message": message})
-        await complete_batch_if_done(rt.events, export.batch_id)
+        await complete_batch_if_done(rt.events, rt.enqueuer, export.batch_id)
         return True
     return False
 
@@ -147,6 +149,6 @@ async def mark_cancelled(rt: WorkerRuntime, export: Export) -> bool:
     ):
         await rt.storage.delete_prefix(chunk_prefix(export.id))
         await _emit(rt, export, "export.cancelled", {"progress": export.progress})
-        await complete_batch_if_done(rt.events, export.batch_id)
+        await complete_batch_if_done(rt.events, rt.enqueuer, export.batch_id)
         return True
     return False

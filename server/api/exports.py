@@ -28,6 +28,7 @@ from server.cancellation import clear_cancel, request_cancel
 from server.errors import Conflict, ServiceUnavailable, ValidationFailed
 from server.limits import check_active_exports
 from server.models import Batch, Export, ExportStatus, Moment, Project, new_id
+from server.notifications import notify
 from workers.render.spec import ASPECT_RATIOS, RESOLUTIONS
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -197,14 +198,15 @@ async def cancel_export(request: Request) -> Response:
     if await Export.filter(
         id=export.id, status=ExportStatus.QUEUED, started_at__isnull=True
     ).update(status=ExportStatus.CANCELLED, eta_s=None, finished_at=now):
-        await svc.events.append(
+        cancelled = await svc.events.append(
             export.project_id,
             "export.cancelled",
             export_id=export.id,
             batch_id=export.batch_id,
             data={"progress": export.progress},
         )
-        await complete_batch_if_done(svc.events, export.batch_id)
+        await notify(svc.enqueuer, cancelled)
+        await complete_batch_if_done(svc.events, svc.enqueuer, export.batch_id)
     elif await Export.filter(
         id=export.id, status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING]
     ).update(status=ExportStatus.CANCELLING):

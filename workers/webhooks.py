@@ -1,0 +1,54 @@
+"""The notification actors: fan an event out, and deliver one webhook attempt.
+
+Thin wrappers: the work is in ``server.notifications`` and ``server.webhooks.delivery``.
+Failures of the receiver are recorded and rescheduled there; an exception here means our
+own side broke (database, Redis) and Dramatiq's retries take the message again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import dramatiq
+
+from server.events import Event
+from server.notifications import fan_out
+from server.webhooks.delivery import attempt_delivery
+from workers.runtime import current_runtime
+
+
+def dispatch_event(event_json: str) -> None:
+    """Create the deliveries (and email) an appended event calls for."""
+    rt = current_runtime()
+    rt.run(fan_out(rt.enqueuer, Event.from_json(event_json)))
+
+
+def deliver_webhook(delivery_id: str, number: int, manual: bool) -> None:
+    """Attempt ``number`` of one delivery; a failure queues the next attempt, delayed."""
+    rt = current_runtime()
+    rt.run(attempt_delivery(rt.settings, rt.enqueuer, delivery_id, number, manual=manual))
+
+
+def declare_actors(broker: dramatiq.Broker) -> None:
+    """Register the webhook actors on ``broker`` (no global broker at import time)."""
+    from server.queue import ACTOR_QUEUES
+
+    actors: dict[str, Callable[..., None]] = {
+        "dispatch_event": dispatch_event,
+        "deliver_webhook": deliver_webhook,
+    }
+    for name, fn in actors.items():
+        dramatiq.Actor(
+            fn,
+            broker=broker,
+            actor_name=name,
+            queue_name=ACTOR_QUEUES[name],
+            priority=0,
+            options={
+                # An attempt is bounded by webhook_timeout_s; this only catches a hang.
+                "time_limit": 120_000,
+                "max_retries": 10,
+                "min_backoff": 1_000,
+                "max_backoff": 300_000,
+            },
+        )
