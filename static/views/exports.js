@@ -1,0 +1,270 @@
+/**
+ * Exports: one card per export with live progress (never backwards), chunks, speed, an ETA
+ * that counts down between updates, status; cancel (confirmed), retry, the error in plain
+ * words, and — once finished — a player and a download link.
+ */
+
+import { plainError } from "../api.js";
+import { bytes, clock, percent, speed } from "../format.js";
+
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+const STATUS_TEXT = {
+  queued: "Queued",
+  running: "Exporting",
+  cancelling: "Cancelling…",
+  cancelled: "Cancelled",
+  completed: "Done",
+  failed: "Failed",
+};
+
+const $ = (id) => document.getElementById(id);
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export class ExportsView {
+  constructor({ api, titleOf }) {
+    this.api = api;
+    this.titleOf = titleOf;
+    this.cards = new Map();
+    this.list = $("export-list");
+    this.dialog = $("confirm-dialog");
+    setInterval(() => this.tick(), 1000);
+  }
+
+  /** Forget every card (another project was chosen). */
+  clear() {
+    for (const card of this.cards.values()) {
+      if (card.videoUrl) URL.revokeObjectURL(card.videoUrl);
+    }
+    this.cards.clear();
+    this.list.replaceChildren();
+    this.renderEmpty();
+  }
+
+  /** A whole list (newest first), e.g. the snapshot after load or a reset. */
+  replaceAll(states) {
+    const seen = new Set();
+    for (const state of [...states].reverse()) {
+      seen.add(state.id);
+      this.update(state);
+    }
+    for (const [id, card] of this.cards) {
+      if (!seen.has(id)) {
+        card.node.remove();
+        this.cards.delete(id);
+      }
+    }
+    this.renderEmpty();
+  }
+
+  /**
+   * Merge a state (from the live client or an API answer) into its card, creating it on
+   * top when new. `fresh` starts a new attempt (retry), the only time progress may drop.
+   */
+  update(state, { fresh = false } = {}) {
+    let card = this.cards.get(state.id);
+    if (!card) {
+      card = this.createCard(state);
+      this.cards.set(state.id, card);
+      this.list.prepend(card.node);
+      this.renderEmpty();
+    }
+    const before = card.state;
+    const merged = { ...before, ...state };
+    if (!fresh && TERMINAL.has(before.status) && !TERMINAL.has(state.status) && state.fromApi) {
+      merged.status = before.status;
+    }
+    if (!fresh) merged.progress = Math.max(before.progress ?? 0, state.progress ?? 0);
+    delete merged.fromApi;
+    if (merged.eta_s !== before.eta_s || merged.status !== before.status) {
+      card.etaBase = merged.eta_s;
+      card.etaAt = performance.now();
+    }
+    card.state = merged;
+    this.render(card, before);
+  }
+
+  createCard(state) {
+    const node = element("li", "export-card");
+    node.id = `export-${state.id}`;
+    node.dataset.exportId = state.id;
+    const header = element("header");
+    const title = element("h3", "export-title");
+    const status = element("span", "status");
+    header.append(title, status);
+    const bar = element("div", "bar");
+    bar.setAttribute("role", "progressbar");
+    bar.setAttribute("aria-valuemin", "0");
+    bar.setAttribute("aria-valuemax", "100");
+    const fill = element("div", "bar-fill");
+    bar.append(fill);
+    const stats = element("p", "export-stats");
+    const fields = {
+      percent: element("span", "stat-percent"),
+      chunks: element("span", "stat-chunks"),
+      speed: element("span", "stat-speed"),
+      eta: element("span", "stat-eta"),
+    };
+    stats.append(...Object.values(fields));
+    const announce = element("p", "visually-hidden");
+    announce.setAttribute("role", "status");
+    announce.setAttribute("aria-live", "polite");
+    const error = element("p", "export-error");
+    error.hidden = true;
+    const result = element("div", "export-result");
+    result.hidden = true;
+    const actions = element("div", "export-actions");
+    const cancel = element("button", "cancel-button", "Cancel");
+    cancel.type = "button";
+    const retry = element("button", "retry-button", "Retry");
+    retry.type = "button";
+    actions.append(cancel, retry);
+    node.append(header, bar, stats, announce, error, result, actions);
+    const card = {
+      node, title, status, bar, fill, fields, announce, error, result, cancel, retry,
+      state: { id: state.id, progress: 0 }, etaBase: null, etaAt: 0,
+      videoUrl: null, videoLoading: false, milestone: -1,
+    };
+    cancel.addEventListener("click", () => this.confirmCancel(card));
+    retry.addEventListener("click", () => this.retry(card));
+    return card;
+  }
+
+  render(card, before) {
+    const s = card.state;
+    const name = this.titleOf(s.moment_id);
+    const details = [s.aspect_ratio, s.resolution, s.captions === false ? "no captions" : null];
+    card.title.textContent = [name, ...details.filter(Boolean)].join(" · ");
+    card.node.dataset.status = s.status;
+    card.status.dataset.status = s.status;
+    card.status.textContent = STATUS_TEXT[s.status] ?? s.status;
+    const value = Math.round((s.progress ?? 0) * 100);
+    card.fill.style.width = `${value}%`;
+    card.bar.setAttribute("aria-valuenow", String(value));
+    card.bar.setAttribute("aria-label", `Progress of ${name}`);
+    card.node.dataset.progress = String(s.progress ?? 0);
+    card.fields.percent.textContent = percent(s.progress);
+    card.fields.chunks.textContent = s.chunks_total
+      ? `Chunks ${s.chunks_done ?? 0}/${s.chunks_total}`
+      : "Chunks —";
+    card.fields.speed.hidden = s.status !== "running" || !s.speed;
+    card.fields.speed.textContent = `Speed ${speed(s.speed)}`;
+    this.renderEta(card);
+    card.error.hidden = s.status !== "failed";
+    card.error.textContent = s.status === "failed" ? plainError(s.error) : "";
+    card.cancel.hidden = TERMINAL.has(s.status) || s.status === "cancelling";
+    card.retry.hidden = !(s.status === "failed" || s.status === "cancelled");
+    this.announce(card, before);
+    if (s.status === "completed" && s.video_url) this.showVideo(card);
+  }
+
+  renderEta(card) {
+    const s = card.state;
+    const eta = card.fields.eta;
+    if (s.status !== "running" || card.etaBase === null || card.etaBase === undefined) {
+      eta.hidden = true;
+      return;
+    }
+    const left = Math.max(0, card.etaBase - (performance.now() - card.etaAt) / 1000);
+    eta.hidden = false;
+    eta.textContent = `About ${clock(left)} left`;
+  }
+
+  /** Tell screen readers about status changes and each quarter of progress, not every tick. */
+  announce(card, before) {
+    const s = card.state;
+    const name = this.titleOf(s.moment_id);
+    const quarter = Math.floor((s.progress ?? 0) * 4);
+    if (s.status !== before.status) {
+      card.announce.textContent = `${name}: ${STATUS_TEXT[s.status] ?? s.status}`;
+    } else if (s.status === "running" && quarter > card.milestone && quarter < 4) {
+      card.announce.textContent = `${name}: ${percent(s.progress)} done`;
+    }
+    card.milestone = Math.max(card.milestone, quarter);
+  }
+
+  tick() {
+    for (const card of this.cards.values()) this.renderEta(card);
+  }
+
+  async showVideo(card) {
+    if (card.videoUrl || card.videoLoading) return;
+    card.videoLoading = true;
+    const s = card.state;
+    try {
+      const blob = await this.api.video(s.video_url);
+      card.videoUrl = URL.createObjectURL(blob);
+      const video = element("video");
+      video.controls = true;
+      video.preload = "auto";
+      video.playsInline = true;
+      video.src = card.videoUrl;
+      video.setAttribute("aria-label", `Exported clip: ${this.titleOf(s.moment_id)}`);
+      const link = element("a", "button download-link", `Download MP4 (${bytes(blob.size)})`);
+      link.href = card.videoUrl;
+      const base = this.titleOf(s.moment_id).replace(/[^\w-]+/g, "-").replace(/^-+|-+$/g, "");
+      link.download = `${base || "clip"}-${(s.aspect_ratio ?? "").replace(":", "x")}-${s.id}.mp4`;
+      card.result.replaceChildren(video, link);
+    } catch (error) {
+      card.result.replaceChildren(element("p", "export-error", error.message));
+    } finally {
+      card.videoLoading = false;
+      card.result.hidden = false;
+    }
+  }
+
+  confirmCancel(card) {
+    $("confirm-text").textContent =
+      `"${card.title.textContent}" stops within a few seconds and its partial files are ` +
+      "deleted. You can retry it later.";
+    this.dialog.returnValue = "";
+    this.dialog.addEventListener(
+      "close",
+      () => {
+        if (this.dialog.returnValue === "cancel") this.cancel(card);
+        else card.cancel.focus();
+      },
+      { once: true },
+    );
+    this.dialog.showModal();
+  }
+
+  async cancel(card) {
+    card.cancel.disabled = true;
+    try {
+      const answer = await this.api.cancel(card.state.id);
+      this.update({ ...answer, fromApi: true });
+    } catch (error) {
+      if (error.status !== 409) this.flash(card, error.message);
+    } finally {
+      card.cancel.disabled = false;
+    }
+  }
+
+  async retry(card) {
+    card.retry.disabled = true;
+    try {
+      const answer = await this.api.retry(card.state.id);
+      card.milestone = -1;
+      this.update(answer, { fresh: true });
+    } catch (error) {
+      this.flash(card, error.message);
+    } finally {
+      card.retry.disabled = false;
+    }
+  }
+
+  flash(card, text) {
+    card.error.hidden = false;
+    card.error.textContent = text;
+  }
+
+  renderEmpty() {
+    $("exports-empty").hidden = this.cards.size > 0;
+  }
+}
