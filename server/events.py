@@ -274,7 +274,11 @@ class EventLog:
 
 
 def event_log_from_settings(
-    client: redis.asyncio.Redis, settings: Settings, *, clock: Callable[[], datetime] | None = None
+    client: redis.asyncio.Redis,
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    seq_base: SeqBase | None = None,
 ) -> EventLog:
     """The event log bounded as configured (``REELAY_EVENT_LOG_MAXLEN`` / ``_MAX_AGE_S``)."""
     return EventLog(
@@ -282,6 +286,7 @@ def event_log_from_settings(
         maxlen=settings.event_log_maxlen,
         max_age_s=settings.event_log_max_age_s,
         clock=clock,
+        seq_base=seq_base,
     )
 
 

@@ -53,6 +53,9 @@ class Project(Model):
     fps = fields.FloatField()
     has_audio = fields.BooleanField()
     size_bytes = fields.BigIntField()
+    # bumped each time Redis has neither seq counter nor log for this project
+    # (server.event_epochs): 1 = its first events, more = Redis lost them
+    event_epoch = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

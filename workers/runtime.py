@@ -20,7 +20,8 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis as AsyncRedis
 
 from server.db import close_db, init_db
-from server.events import EventLog
+from server.event_epochs import seq_base
+from server.events import EventLog, event_log_from_settings
 from server.queue import Enqueuer
 from server.settings import Settings
 from server.storage import Storage, storage_from_settings
@@ -88,11 +89,7 @@ class RuntimeMiddleware(Middleware):
         runtime = WorkerRuntime(
             settings=self.settings,
             storage=storage_from_settings(self.settings),
-            events=EventLog(
-                client,
-                maxlen=self.settings.event_log_maxlen,
-                max_age_s=self.settings.event_log_max_age_s,
-            ),
+            events=event_log_from_settings(client, self.settings, seq_base=seq_base),
             redis=client,
             sync_redis=SyncRedis.from_url(url),
             enqueuer=Enqueuer(self.broker),
