@@ -26,6 +26,7 @@ from server.api.security import BearerAuthMiddleware
 from server.auth import TokenVerifier
 from server.db import close_db, init_db
 from server.errors import EXCEPTION_HANDLERS
+from server.event_epochs import seq_base
 from server.events import event_log_from_settings
 from server.logging_redaction import install as install_log_redaction
 from server.queue import Enqueuer, make_broker
@@ -87,7 +88,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     svc = Services(
         settings=settings,
         redis=client,
-        events=event_log_from_settings(client, settings),
+        events=event_log_from_settings(client, settings, seq_base=seq_base),
         storage=storage,
         broker=broker,
         enqueuer=Enqueuer(broker),
