@@ -73,6 +73,7 @@ class Settings:
     dev_workers: int = 2
     worker_threads: int = 1
     log_level: str = "info"
+    log_format: str = "json"  # or "text" (what `reelay dev` uses)
 
     @property
     def resolved_database_url(self) -> str:
@@ -226,7 +227,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         dev_workers=_int(env, "REELAY_DEV_WORKERS", defaults.dev_workers),
         worker_threads=_int(env, "REELAY_WORKER_THREADS", defaults.worker_threads),
         log_level=env.get("REELAY_LOG_LEVEL") or defaults.log_level,
+        log_format=env.get("REELAY_LOG_FORMAT") or defaults.log_format,
     )
+    if settings.log_format not in {"json", "text"}:
+        raise SettingsError(f"REELAY_LOG_FORMAT must be json or text, got {settings.log_format!r}")
     if settings.chunk_s <= 0:
         raise SettingsError(f"REELAY_CHUNK_S must be positive, got {settings.chunk_s}")
     if settings.max_upload_mb <= 0:

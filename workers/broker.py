@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
+from server.logs import configure_logging
 from server.queue import make_broker
 from server.settings import Settings, load_settings
 from workers import email, webhooks
@@ -35,5 +34,5 @@ def setup_broker(settings: Settings) -> RedisBroker:
 def setup() -> None:
     """Entry point for ``dramatiq workers.broker:setup`` (what ``reelay worker`` runs)."""
     settings = load_settings()
-    logging.getLogger("reelay").setLevel(settings.log_level.upper())
+    configure_logging(settings.log_format, settings.log_level)
     dramatiq.set_broker(setup_broker(settings))

@@ -16,6 +16,7 @@ from typing import Any
 from dramatiq.middleware import CurrentMessage
 
 from server.cancellation import is_cancel_requested
+from server.logs import export_id_var
 from server.models import Export, ExportStatus
 from workers.lifecycle import mark_cancelled, mark_failed
 from workers.render.errors import RenderCancelled, RenderError
@@ -54,6 +55,13 @@ def export_step(fn: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(fn)
     def wrapper(export_id: str, attempt: int, *args: Any) -> None:
+        token = export_id_var.set(export_id)
+        try:
+            _step(export_id, attempt, *args)
+        finally:
+            export_id_var.reset(token)
+
+    def _step(export_id: str, attempt: int, *args: Any) -> None:
         rt = current_runtime()
         export = rt.run(Export.get_or_none(id=export_id))
         if export is None or export.attempt != attempt:

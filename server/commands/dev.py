@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     env["REELAY_REDIS_URL"] = settings.redis_url or ""
     env["REELAY_DATA_DIR"] = str(settings.data_dir.resolve())
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("REELAY_LOG_FORMAT", "text")  # people read dev output; production gets JSON
     asyncio.run(_migrate(settings))
     web = _spawn("web", ["web", "--host", settings.host, "--port", str(settings.port)], env)
     worker_args = ["worker", "--processes", str(settings.dev_workers)]
