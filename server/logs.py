@@ -8,6 +8,7 @@ on context variables: the request-ID middleware sets one per HTTP request (echoe
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -15,7 +16,9 @@ import re
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
+import uvicorn.config
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -70,6 +73,20 @@ def configure_logging(log_format: str, level: str) -> None:
                 handler.addFilter(ContextFilter())
             if log_format == "json":
                 handler.setFormatter(JsonFormatter())
+
+
+def uvicorn_log_config(log_format: str) -> dict[str, Any]:
+    """uvicorn's own logging config, with our JSON formatter and ID filter when asked for."""
+    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config.setdefault("filters", {})["context"] = {"()": ContextFilter}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("context")
+    if log_format == "json":
+        for formatter in config["formatters"].values():
+            formatter.clear()
+            formatter["()"] = JsonFormatter
+    config["loggers"]["reelay"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 class RequestIdMiddleware:

@@ -10,6 +10,7 @@ import argparse
 
 import uvicorn
 
+from server.logs import uvicorn_log_config
 from server.settings import load_settings
 
 
@@ -33,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         workers=max(args.workers, 1),
         log_level=settings.log_level,
+        log_config=uvicorn_log_config(settings.log_format),
         proxy_headers=True,
         lifespan="on",
     )
