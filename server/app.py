@@ -29,6 +29,8 @@ from server.errors import EXCEPTION_HANDLERS
 from server.event_epochs import seq_base
 from server.events import event_log_from_settings
 from server.logging_redaction import install as install_log_redaction
+from server.logs import RequestIdMiddleware
+from server.metrics import Metrics, MetricsMiddleware, SharedStateCollector, metrics_endpoint
 from server.queue import Enqueuer, make_broker
 from server.realtime.hub import Hub
 from server.realtime.ws import websocket_endpoint
@@ -55,9 +57,10 @@ def api_routes() -> list[BaseRoute]:
     ]
 
 
-def _routes(static_dir: Path) -> list[BaseRoute]:
+def _routes(static_dir: Path, metrics: Metrics) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         *group(health.routes),
+        Route("/metrics", metrics_endpoint(metrics), methods=["GET"], include_in_schema=False),
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         Mount("/api", routes=api_routes(), middleware=[Middleware(BearerAuthMiddleware)]),
         WebSocketRoute("/ws", websocket_endpoint),
@@ -123,7 +126,9 @@ def create_app(settings: Settings | None = None, *, static_dir: Path = STATIC_DI
         raise SettingsError(
             "REELAY_REDIS_URL is required for `reelay web` (use `reelay dev` for an embedded one)"
         )
-    middleware = []
+    metrics = Metrics()
+    metrics.register(SharedStateCollector(settings.redis_url))
+    middleware = [Middleware(RequestIdMiddleware), Middleware(MetricsMiddleware, metrics=metrics)]
     if settings.allowed_origins:
         middleware.append(
             Middleware(
@@ -135,7 +140,7 @@ def create_app(settings: Settings | None = None, *, static_dir: Path = STATIC_DI
         )
     install_log_redaction()
     app = _App(
-        routes=_routes(static_dir),
+        routes=_routes(static_dir, metrics),
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=_lifespan,
