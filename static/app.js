@@ -92,7 +92,6 @@ class Page {
   }
 
   startClient() {
-    this.connection.set("connecting");
     this.client = new ReelayClient({ getToken: this.tokens.getToken, ...this.config.clientOptions });
     this.client.addEventListener("connection", (event) => this.connection.set(event.detail.state));
     this.client.addEventListener("export", (event) => {
@@ -104,7 +103,9 @@ class Page {
       }
     });
     window.addEventListener("offline", () => this.connection.set("offline"));
-    window.addEventListener("online", () => this.connection.set(this.client.connection));
+    window.addEventListener("online", () => {
+      if (this.project) this.connection.set(this.client.connection);
+    });
   }
 
   async loadProjects(preferred) {
@@ -163,6 +164,7 @@ class Page {
     for (const id of ["moments", "export", "exports"]) $(id).hidden = false;
     $("export-message").textContent = "";
     this.drawCrop();
+    if (this.client.connection === "offline") this.connection.set("connecting");
     try {
       await Promise.all([this.moments.load(project), this.client.watch(project.id)]);
       if (this.project?.id === project.id) this.exports.replaceAll(this.sortedExports(project.id));

@@ -1,4 +1,7 @@
-/** The connection indicator: live (WebSocket) / polling every N s / offline. */
+/**
+ * The connection indicator: live (WebSocket) / polling every N s / offline. Hidden until
+ * the page follows a project (the client connects only when there is something to watch).
+ */
 
 const $ = (id) => document.getElementById(id);
 
@@ -11,6 +14,7 @@ export class ConnectionView {
 
   set(state) {
     this.state = state;
+    $("connection").hidden = false;
     this.render();
   }
 

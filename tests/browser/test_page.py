@@ -302,3 +302,18 @@ async def test_phone_width_and_labelled_controls(
         await page.screenshot(path=str(OUTPUT / "page-phone.png"), full_page=True)
     finally:
         await context.close()
+
+
+async def test_sign_in_with_a_pasted_token(page: Page, stack: Stack) -> None:
+    await page.goto(f"{stack.base_url}/?{FAST}")
+    await page.wait_for_selector("#signin:not([hidden])")
+    assert await page.is_hidden("#workspace")
+    await page.fill("#token-input", issue_token(JWT_SECRET, "page-erin", ttl_s=-60))
+    await page.click("#signin-form button[type=submit]")
+    assert "expired" in await page.inner_text("#signin-message")
+    await page.fill("#token-input", issue_token(JWT_SECRET, "page-erin", ttl_s=600))
+    await page.press("#token-input", "Enter")
+    await page.wait_for_selector("#workspace:not([hidden])")
+    assert await page.inner_text("#whoami") == "Signed in as page-erin"
+    assert await page.is_visible("#dropzone"), "a new user starts with an upload"
+    assert await page.is_hidden("#connection"), "nothing to follow yet"
