@@ -4,7 +4,6 @@
  * words, and — once finished — a player and a download link.
  */
 
-import { plainError } from "../api.js";
 import { bytes, clock, percent, speed } from "../format.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
@@ -17,7 +16,20 @@ const STATUS_TEXT = {
   failed: "Failed",
 };
 
+const FAILURES = {
+  not_a_video: "The source video could not be read",
+  unsupported_codec: "The source video uses a codec we cannot decode",
+  moment_out_of_range: "The moment lies outside the source video",
+  invalid_render_spec: "These export settings cannot be rendered",
+};
+
 const $ = (id) => document.getElementById(id);
+
+/** Why an export failed, in words: what happened, then the server's detail. */
+export function failureText(error) {
+  const what = FAILURES[error?.code] ?? "The export failed";
+  return error?.message ? `${what}: ${error.message}.` : `${what}.`;
+}
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -156,7 +168,7 @@ export class ExportsView {
     card.fields.speed.textContent = `Speed ${speed(s.speed)}`;
     this.renderEta(card);
     card.error.hidden = s.status !== "failed";
-    card.error.textContent = s.status === "failed" ? plainError(s.error) : "";
+    card.error.textContent = s.status === "failed" ? failureText(s.error) : "";
     card.cancel.hidden = TERMINAL.has(s.status) || s.status === "cancelling";
     card.retry.hidden = !(s.status === "failed" || s.status === "cancelled");
     this.announce(card, before);

@@ -255,6 +255,29 @@ async def test_cancel_with_confirmation_then_retry(
     await wait_status(page, export_id, "cancelled")
 
 
+async def test_failed_export_says_why_and_retry_finishes(
+    page: Page, stack: Stack, clip: Path
+) -> None:
+    await sign_in_and_upload(page, stack, "page-fay", clip)
+    [project] = stack.client("page-fay").get("/api/projects").json()["projects"]
+    [source] = (stack.data_dir / "media" / "projects" / project["id"]).glob("source*")
+    hidden = source.with_name("moved-away")
+    source.rename(hidden)
+    await add_moment(page, 1.0, 3.0, "Doomed")
+    [export_id] = await export(page, "1:1")
+    card = f".export-card[data-export-id='{export_id}']"
+    await wait_status(page, export_id, "failed")
+    message = await page.inner_text(f"{card} .export-error")
+    assert message.startswith("The source video could not be read"), message
+    assert await page.is_hidden(f"{card} .cancel-button")
+
+    hidden.rename(source)
+    await page.click(f"{card} .retry-button")
+    await wait_status(page, export_id, "completed")
+    assert await page.is_hidden(f"{card} .export-error")
+    assert (await finished_video(page, export_id))["readyState"] >= 2
+
+
 async def test_blocked_websocket_falls_back_to_polling_and_still_finishes(
     page: Page, stack: Stack, clip: Path
 ) -> None:
