@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 #: Live events held while catching up; past this the log is read again instead.
 MAX_PENDING = 1_000
+#: Backoff between attempts to read the log while Redis is unreachable.
+RETRY_MIN_S = 0.1
+RETRY_MAX_S = 5.0
 #: The log's own page limit (API.md: at most 500 events per read).
 PAGE = 500
 
@@ -102,17 +105,24 @@ class Feed:
             self._task = asyncio.get_running_loop().create_task(self._catch_up())
 
     async def _catch_up(self) -> None:
-        try:
-            while True:
+        delay = RETRY_MIN_S
+        while True:
+            try:
                 self._again = False
                 await self._read_log()
-                if self._drain_pending() and not self._again:
-                    self._catching_up = False
-                    break
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
-            # Redis is away: the hub reconnects and calls resync; a later live event retries.
-            log.info("feed %s: log unreadable (%s); waiting for resync", self.project_id, exc)
-            return
+            except (
+                redis.exceptions.ConnectionError,
+                redis.exceptions.TimeoutError,
+                OSError,
+            ) as exc:
+                # Redis is away (restarting): keep the cursor, hold live events, try again.
+                log.info("feed %s: log unreadable (%s); retrying", self.project_id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+                continue
+            if self._drain_pending() and not self._again:
+                self._catching_up = False
+                break
         if not self._announced:
             self._announced = True
             self._sink.subscribed(self.project_id, self.cursor)

@@ -27,6 +27,7 @@ class Outbox:
         self._readable = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
+        self._overflow = asyncio.Event()
         self.overflowed = False
         self.high_water = 0
 
@@ -39,6 +40,7 @@ class Outbox:
             return
         if len(self._items) >= self.limit:
             self.overflowed = True
+            self._overflow.set()
             self._items.clear()
             self._readable.set()
             self._room.set()
@@ -67,6 +69,11 @@ class Outbox:
         if len(self._items) <= self.limit // 2:
             self._room.set()
         return text
+
+    async def overflow(self) -> None:
+        """Raise Overflowed once the consumer falls behind, even while a send is stuck."""
+        await self._overflow.wait()
+        raise Overflowed(f"more than {self.limit} messages waiting")
 
     async def get_within(self, timeout_s: float) -> str | None:
         """Like ``get`` but None after ``timeout_s`` with nothing to send (keep-alives)."""

@@ -1,7 +1,8 @@
-"""``WS /ws``: origin check, the auth handshake, then three tasks per socket.
+"""``WS /ws``: origin check, the auth handshake, then the tasks of a socket.
 
 - reader: client frames → ``Session.handle``;
-- writer: the bounded ``Outbox`` → the socket (overflow closes with 4008);
+- writer: the bounded ``Outbox`` → the socket; an overflow closes with 4008 even while a
+  send is stuck behind a peer that stopped reading;
 - watchdog: pings a socket idle for ``ws_ping_interval_s``, drops one silent for another
   interval, and closes with 4001 when the token expires without a fresh ``auth``.
 
@@ -29,6 +30,9 @@ from server.realtime.session import Close, Session, authenticate, encode, second
 from server.realtime.session import error as error_frame
 
 log = logging.getLogger(__name__)
+
+#: How long a close frame may wait behind a peer that stopped reading.
+CLOSE_TIMEOUT_S = 10.0
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
@@ -98,6 +102,7 @@ async def _run(websocket: WebSocket, session: Session, ping_interval_s: float) -
     tasks = [
         asyncio.create_task(_reader(websocket, session, last_seen)),
         asyncio.create_task(_writer(websocket, session.outbox)),
+        asyncio.create_task(session.outbox.overflow()),
         asyncio.create_task(_watchdog(session, last_seen, ping_interval_s)),
     ]
     try:
@@ -159,7 +164,11 @@ async def _watchdog(session: Session, last_seen: list[float], interval_s: float)
 
 
 async def _close(websocket: WebSocket, close: Close) -> None:
+    """Send the close frame; a peer that reads nothing gets CLOSE_TIMEOUT_S, then the server
+    returns and its transport is closed (the socket holds at most one write buffer)."""
     if websocket.application_state == WebSocketState.DISCONNECTED:
         return
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-        await websocket.close(code=close.code, reason=close.reason)
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError, TimeoutError):
+        await asyncio.wait_for(
+            websocket.close(code=close.code, reason=close.reason), CLOSE_TIMEOUT_S
+        )
