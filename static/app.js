@@ -154,13 +154,11 @@ class Page {
     this.project = null;
     this.exports.clear();
     for (const id of ["moments", "export", "exports"]) $(id).hidden = true;
-    $("dropzone").hidden = false;
   }
 
   async openProject(project) {
     this.closeProject();
     this.project = project;
-    $("dropzone").hidden = true;
     for (const id of ["moments", "export", "exports"]) $(id).hidden = false;
     $("export-message").textContent = "";
     this.drawCrop();

@@ -6,6 +6,8 @@
 
 import { bytes, clock, percent, speed } from "../format.js";
 
+/** Past exports whose video loads with the page; older ones load on request. */
+const PAST_PLAYERS = 4;
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const STATUS_TEXT = {
   queued: "Queued",
@@ -43,6 +45,7 @@ export class ExportsView {
     this.api = api;
     this.titleOf = titleOf;
     this.cards = new Map();
+    this.pastPlayers = 0;
     this.list = $("export-list");
     this.dialog = $("confirm-dialog");
     setInterval(() => this.tick(), 1000);
@@ -54,6 +57,7 @@ export class ExportsView {
       if (card.videoUrl) URL.revokeObjectURL(card.videoUrl);
     }
     this.cards.clear();
+    this.pastPlayers = 0;
     this.list.replaceChildren();
     this.renderEmpty();
   }
@@ -61,9 +65,9 @@ export class ExportsView {
   /** A whole list (newest first), e.g. the snapshot after load or a reset. */
   replaceAll(states) {
     const seen = new Set();
-    for (const state of [...states].reverse()) {
+    for (const state of states) {
       seen.add(state.id);
-      this.update(state);
+      this.update(state, { append: true });
     }
     for (const [id, card] of this.cards) {
       if (!seen.has(id)) {
@@ -78,12 +82,13 @@ export class ExportsView {
    * Merge a state (from the live client or an API answer) into its card, creating it on
    * top when new. `fresh` starts a new attempt (retry), the only time progress may drop.
    */
-  update(state, { fresh = false } = {}) {
+  update(state, { fresh = false, append = false } = {}) {
     let card = this.cards.get(state.id);
     if (!card) {
       card = this.createCard(state);
       this.cards.set(state.id, card);
-      this.list.prepend(card.node);
+      if (append) this.list.append(card.node);
+      else this.list.prepend(card.node);
       this.renderEmpty();
     }
     const before = card.state;
@@ -172,7 +177,25 @@ export class ExportsView {
     card.cancel.hidden = TERMINAL.has(s.status) || s.status === "cancelling";
     card.retry.hidden = !(s.status === "failed" || s.status === "cancelled");
     this.announce(card, before);
-    if (s.status === "completed" && s.video_url) this.showVideo(card);
+    this.renderResult(card, before);
+  }
+
+  /** Exports finishing now, and the newest past ones, get their player at once. */
+  renderResult(card, before) {
+    const s = card.state;
+    if (s.status !== "completed" || !s.video_url || card.result.dataset.shown) return;
+    card.result.dataset.shown = "true";
+    const finishedHere = before.status !== undefined && before.status !== "completed";
+    if (finishedHere || this.pastPlayers < PAST_PLAYERS) {
+      if (!finishedHere) this.pastPlayers += 1;
+      this.showVideo(card);
+      return;
+    }
+    const load = element("button", "load-video", "Show video and download");
+    load.type = "button";
+    load.addEventListener("click", () => this.showVideo(card));
+    card.result.replaceChildren(load);
+    card.result.hidden = false;
   }
 
   renderEta(card) {

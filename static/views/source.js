@@ -21,8 +21,14 @@ export class SourceView {
     this.fileInput = $("file-input");
     this.fileInput.addEventListener("change", () => {
       const [file] = this.fileInput.files;
-      if (file) this.take(file);
+      if (file) this.upload(file);
       this.fileInput.value = "";
+    });
+    const previewInput = $("preview-input");
+    previewInput.addEventListener("change", () => {
+      const [file] = previewInput.files;
+      if (file) this.preview(file);
+      previewInput.value = "";
     });
     this.dropzone.addEventListener("dragover", (event) => {
       event.preventDefault();
@@ -33,19 +39,22 @@ export class SourceView {
       event.preventDefault();
       delete this.dropzone.dataset.over;
       const file = event.dataTransfer?.files?.[0];
-      if (file) this.take(file);
+      if (file) this.upload(file);
     });
     this.player.addEventListener("loadedmetadata", () => this.drawCrop());
     window.addEventListener("resize", () => this.drawCrop());
   }
 
-  /** A chosen file: the current project's source (to preview it) or a new upload. */
-  take(file) {
-    if (this.project && !this.objectUrl && file.size === this.project.size_bytes) {
-      this.play(file);
+  /** Play the local copy of an earlier upload, if it is the same file (same size). */
+  preview(file) {
+    const message = $("upload-message");
+    if (file.size !== this.project?.size_bytes) {
+      message.textContent = `${file.name} is not the file this project was uploaded from.`;
+      message.dataset.kind = "error";
       return;
     }
-    this.upload(file);
+    message.textContent = "";
+    this.play(file);
   }
 
   async upload(file) {
