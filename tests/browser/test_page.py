@@ -52,6 +52,16 @@ RECORDER = """() => {
   });
 }"""
 
+#: Records the upload bar's values and that it was shown while the file went up.
+UPLOAD_RECORDER = """() => {
+  window.upload_ = { values: [], shown: false };
+  const bar = document.getElementById("upload-progress");
+  new MutationObserver(() => {
+    window.upload_.values.push(bar.value);
+    window.upload_.shown ||= !document.getElementById("upload-status").hidden;
+  }).observe(bar, { attributes: true, attributeFilter: ["value"] });
+}"""
+
 
 @pytest.fixture(scope="module")
 def stack(
@@ -103,6 +113,7 @@ async def sign_in_and_upload(page: Page, stack: Stack, user: str, video: Path) -
     await page.goto(dev_link(stack, user))
     await page.wait_for_selector("#workspace:not([hidden])")
     assert "#token=" not in page.url, "the token stays out of the address bar"
+    await page.evaluate(UPLOAD_RECORDER)
     await page.set_input_files("#file-input", str(video))
     await page.wait_for_selector("#moments:not([hidden])")
     await page.wait_for_function("() => document.getElementById('player').readyState >= 1")
@@ -174,6 +185,9 @@ async def test_upload_mark_export_two_aspects_play_and_download(
     page: Page, stack: Stack, clip: Path
 ) -> None:
     await sign_in_and_upload(page, stack, "page-alice", clip)
+    upload = await page.evaluate("() => window.upload_")
+    assert upload["shown"] and upload["values"][-1] == 1, upload
+    assert await page.inner_text("#upload-message") == "Uploaded clip.mp4."
     facts = await page.inner_text("#source-facts")
     assert "0:06" in facts and "320×240" in facts
     assert await page.inner_text("#connection-text") == "Live"
