@@ -150,6 +150,12 @@ async def export(page: Page, aspect: str, resolution: str = "720p") -> list[str]
     return [i for i in await card_ids(page) if i not in before]
 
 
+async def screenshot(page: Page, name: str) -> None:
+    """The whole page as ``test-output/<name>.png``, transitions settled."""
+    OUTPUT.mkdir(exist_ok=True)
+    await page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=True, animations="disabled")
+
+
 async def card_ids(page: Page) -> list[str]:
     ids: list[str] = await page.eval_on_selector_all(
         ".export-card", "cards => cards.map(c => c.dataset.exportId)"
@@ -203,11 +209,10 @@ async def test_upload_mark_export_two_aspects_play_and_download(
     assert len(vertical) == 1 and len(square) == 1
     await page.wait_for_function(
         "() => [...document.querySelectorAll('.export-card')].some(c => "
-        "Number(c.dataset.progress) > 0 && Number(c.dataset.progress) < 1)",
+        "Number(c.dataset.progress) >= 0.3 && Number(c.dataset.progress) < 1)",
         timeout=EXPORT_TIMEOUT_MS,
     )
-    OUTPUT.mkdir(exist_ok=True)
-    await page.screenshot(path=str(OUTPUT / "page-mid-export.png"), full_page=True)
+    await screenshot(page, "page-mid-export")
 
     for export_id, size in ((vertical[0], (720, 1280)), (square[0], (720, 720))):
         await wait_status(page, export_id, "completed")
@@ -232,7 +237,7 @@ async def test_upload_mark_export_two_aspects_play_and_download(
     saved = OUTPUT / "page-download.mp4"
     await download.save_as(saved)
     assert saved.read_bytes()[4:8] == b"ftyp"
-    await page.screenshot(path=str(OUTPUT / "page-after-export.png"), full_page=True)
+    await screenshot(page, "page-after-export")
 
     # Past exports appear on load, finished ones with their player.
     await page.reload()
@@ -310,8 +315,7 @@ async def test_blocked_websocket_falls_back_to_polling_and_still_finishes(
     [export_id] = await export(page, "4:5")
     await wait_status(page, export_id, "completed")
     assert (await finished_video(page, export_id))["readyState"] >= 2
-    OUTPUT.mkdir(exist_ok=True)
-    await page.screenshot(path=str(OUTPUT / "page-polling.png"), full_page=True)
+    await screenshot(page, "page-polling")
 
 
 async def test_phone_width_and_labelled_controls(
@@ -335,8 +339,7 @@ async def test_phone_width_and_labelled_controls(
                 .map(c => c.id)"""
         )
         assert unlabelled == []
-        OUTPUT.mkdir(exist_ok=True)
-        await page.screenshot(path=str(OUTPUT / "page-phone.png"), full_page=True)
+        await screenshot(page, "page-phone")
     finally:
         await context.close()
 
