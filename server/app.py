@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from server.api import batches, events, exports, health, moments, projects, videos
+from server.api import batches, events, exports, health, moments, projects, videos, webhooks
 from server.api.context import Services
 from server.api.openapi import openapi
 from server.api.routing import group
@@ -52,6 +52,7 @@ def api_routes() -> list[BaseRoute]:
                 *videos.routes,
                 *batches.routes,
                 *events.routes,
+                *webhooks.routes,
             ]
         )
     ]

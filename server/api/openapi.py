@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Mount
 from server.api.context import services
 from server.api.routing import ApiPath, ApiRoute, Operation
 from server.api.schemas import COMPONENTS, request_schemas
+from server.webhooks.views import COMPONENTS as WEBHOOK_COMPONENTS
 
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
@@ -117,7 +118,11 @@ def build_document(
         "info": {"title": "reelay", "version": "1.0.0"},
         "paths": paths,
         "components": {
-            "schemas": {**COMPONENTS, **request_schemas(max_exports_per_request, **limits)},
+            "schemas": {
+                **COMPONENTS,
+                **WEBHOOK_COMPONENTS,
+                **request_schemas(max_exports_per_request, **limits),
+            },
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
