@@ -47,6 +47,10 @@ class SharedStateCollector(Collector):
     def __init__(self, redis_url: str) -> None:
         self._redis = SyncRedis.from_url(redis_url, socket_timeout=2)
 
+    def describe(self) -> Iterable[Metric]:
+        """Nothing up front: registering must not touch Redis (it is read at scrape time)."""
+        return []
+
     def collect(self) -> Iterable[Metric]:
         depth = GaugeMetricFamily(
             "reelay_queue_depth", "Messages waiting per Dramatiq queue", labels=["queue"]
