@@ -145,7 +145,8 @@ class Session:
         try:
             await owned(Project, project_id, self.user)
         except NotFound as exc:
-            raise Close(4003, "not your project") from exc
+            # The reason names the project, so a client knows which subscription to drop.
+            raise Close(4003, f"not your project: {project_id[:100]}") from exc
         await self._drop(project_id)
         feed = Feed(project_id, since, self._services.events, self._sink)
         self.feeds[project_id] = feed

@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from server.api.context import Services, services
 from server.auth import AuthError, User
 from server.realtime.hub import hub_of
-from server.realtime.outbox import Outbox, Overflowed
+from server.realtime.outbox import Outbox
 from server.realtime.session import Close, Session, authenticate, encode, seconds_left
 from server.realtime.session import error as error_frame
 
@@ -99,10 +99,11 @@ async def _first_auth(websocket: WebSocket, timeout_s: float, svc: Services) -> 
 
 async def _run(websocket: WebSocket, session: Session, ping_interval_s: float) -> None:
     last_seen = [time.monotonic()]
+    writer = asyncio.create_task(_writer(websocket, session.outbox))
+    session.outbox.on_overflow = writer.cancel  # even a send stuck on a full socket stops
     tasks = [
         asyncio.create_task(_reader(websocket, session, last_seen)),
-        asyncio.create_task(_writer(websocket, session.outbox)),
-        asyncio.create_task(session.outbox.overflow()),
+        writer,
         asyncio.create_task(_watchdog(session, last_seen, ping_interval_s)),
     ]
     try:
@@ -111,13 +112,13 @@ async def _run(websocket: WebSocket, session: Session, ping_interval_s: float) -
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    if session.outbox.overflowed:
+        await _close(websocket, Close(4008, "too slow to keep up"))
+        return
     for task in done:
-        problem = task.exception()
+        problem = None if task.cancelled() else task.exception()
         if isinstance(problem, Close):
             await _close(websocket, problem)
-            return
-        if isinstance(problem, Overflowed):
-            await _close(websocket, Close(4008, "too slow to keep up"))
             return
         if problem is not None and not isinstance(problem, WebSocketDisconnect):
             log.error("ws: session failed", exc_info=problem)
