@@ -369,7 +369,7 @@ export class ReelayClient extends EventTarget {
     socket.reelayReady = false;
     socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token }));
     socket.onmessage = (message) => this._onMessage(socket, message);
-    socket.onclose = (close) => this._onClose(socket, close.code);
+    socket.onclose = (close) => this._onClose(socket, close.code, close.reason);
     this._after(this.options.readyTimeoutMs, () => {
       if (socket === this._socket && !socket.reelayReady) {
         socket.close(4000, "not ready in time");
@@ -444,14 +444,16 @@ export class ReelayClient extends EventTarget {
     this._after(every, tick);
   }
 
-  _onClose(socket, code) {
+  _onClose(socket, code, reason = "") {
     if (socket !== this._socket) return;
     const wasReady = socket.reelayReady;
     this._socket = null;
     if (this._closed) return;
     if (code === 4003) {
+      // The server names the project ("not your project: <id>"); else drop unconfirmed ones.
+      const named = /^not your project: (.+)$/.exec(reason)?.[1];
       for (const [projectId, project] of [...this._projects]) {
-        if (!project.confirmed) this._forbid(projectId);
+        if (named ? projectId === named : !project.confirmed) this._forbid(projectId);
       }
     }
     if (code === 4001) this._token = null;
