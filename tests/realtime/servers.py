@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from server.commands.web import EVENT_LOOP, WS_PROTOCOL
 from tests.conftest import free_port
 
 JWT_SECRET = "realtime-secret-" + "r" * 32
@@ -20,13 +21,17 @@ JWT_SECRET = "realtime-secret-" + "r" * 32
 
 @dataclass
 class WebServer:
-    """``create_app`` under uvicorn in a child process, talking to the given Redis and DB."""
+    """``create_app`` under uvicorn in a child process, talking to the given Redis and DB,
+    with the WebSocket implementation and event loop ``reelay web`` uses."""
 
     workdir: Path
     redis_url: str
     database_url: str
     env: dict[str, str] = field(default_factory=dict)
-    ws: str = "auto"
+    ws: str = WS_PROTOCOL
+    loop: str = EVENT_LOOP
+    #: As ``reelay web`` runs it (see server/commands/web.py).
+    uvicorn_args: list[str] = field(default_factory=lambda: ["--ws-per-message-deflate", "false"])
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -55,8 +60,8 @@ class WebServer:
         }
         args = [
             sys.executable, "-m", "uvicorn", "--factory", "tests.realtime.app_factory:make_app",
-            "--host", "127.0.0.1", "--port", str(self.port), "--ws", self.ws,
-            "--log-level", "warning",
+            "--host", "127.0.0.1", "--port", str(self.port), "--ws", self.ws, "--loop", self.loop,
+            "--log-level", "warning", *self.uvicorn_args,
         ]  # fmt: skip
         log = (self.workdir / "server.log").open("ab")
         self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
