@@ -41,8 +41,12 @@ PAGE_JS = """import { ReelayClient } from "/reelay-client.js";
 window.seen = [];
 window.connections = [];
 window.snapshots = 0;
+window.tokenCalls = 0;
+window.errors = [];
 window.start = async (projectId, options) => {
-  const client = new ReelayClient({ getToken: async () => window.token, ...options });
+  const getToken = async () => { window.tokenCalls++; return window.token; };
+  const client = new ReelayClient({ getToken, ...options });
+  client.addEventListener("error", (e) => window.errors.push(e.detail));
   client.addEventListener("event", (e) => window.seen.push(e.detail.event.seq));
   client.addEventListener("connection", (e) => window.connections.push(e.detail.state));
   client.addEventListener("snapshot", () => window.snapshots++);

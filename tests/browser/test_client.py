@@ -115,3 +115,68 @@ async def test_client_reconnects_after_server_restart_with_its_cursor(
     assert await page.evaluate("window.seen.length") == 6
     state = await page.evaluate("window.client.exportState('exp_rs')")
     assert state["status"] == "completed"
+
+
+async def test_a_dropped_frame_is_a_gap_filled_from_the_polling_endpoint(
+    browser: Browser, page_server: WebServer, log: EventLog, tiny_video: Path
+) -> None:
+    project = create_project(page_server.base_url, "alice", tiny_video)
+    page = await open_page(browser, page_server)
+
+    async def lossy(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def to_page(message: str | bytes) -> None:
+            if '"seq":3,' not in str(message):  # the network loses event 3
+                ws.send(message)
+
+        server.on_message(to_page)
+
+    await page.route_web_socket(re.compile(r".*/ws$"), lossy)
+    await start(page, project, since=0, **FAST)
+    await page.wait_for_function("() => window.client.connection === 'live'")
+    await export_story(log, project, "exp_gap")
+    assert await seen_until(page, 5) == [1, 2, 3, 4, 5]
+    state = await page.evaluate("window.client.exportState('exp_gap')")
+    assert state["status"] == "completed" and state["chunks_done"] == 2
+
+
+async def test_reset_reloads_the_snapshot_and_goes_on_from_last_seq(
+    browser: Browser, page_server: WebServer, log: EventLog, tiny_video: Path
+) -> None:
+    project = create_project(page_server.base_url, "alice", tiny_video)
+    for _ in range(3):
+        await log.append(project, "export.progress", export_id="exp_reset")
+    page = await open_page(browser, page_server)
+    # A cursor from before Redis lost its data: beyond the log's end.
+    await start(page, project, since=40, **FAST)
+    await page.wait_for_function("() => window.snapshots >= 1 && window.client.cursor")
+    assert await page.evaluate(f"window.client.cursor('{project}')") == 3
+    await log.append(project, "export.completed", export_id="exp_reset")
+    assert await seen_until(page, 1) == [4]
+
+
+async def test_token_is_refreshed_before_expiry_without_reconnecting(
+    browser: Browser, page_server: WebServer, log: EventLog, tiny_video: Path
+) -> None:
+    project = create_project(page_server.base_url, "alice", tiny_video)
+    page = await open_page(browser, page_server)
+    await page.evaluate("(t) => { window.token = t; }", token("alice", ttl_s=4))
+    await start(page, project, since=0, **FAST)
+    await page.wait_for_function("() => window.client.connection === 'live'")
+    # exp in 4 s: refreshed at half the remaining life, then again for each new token.
+    await page.wait_for_function("() => window.tokenCalls >= 3", timeout=10_000)
+    await log.append(project, "export.queued", export_id="exp_tok")
+    assert await seen_until(page, 1) == [1]
+    assert await page.evaluate("window.connections") == ["live"]
+
+
+async def test_another_users_project_is_dropped_with_a_forbidden_error(
+    browser: Browser, page_server: WebServer, tiny_video: Path
+) -> None:
+    theirs = create_project(page_server.base_url, "bob", tiny_video)
+    page = await open_page(browser, page_server)
+    await start(page, theirs, since=0, **FAST)
+    await page.wait_for_function("() => window.errors.some((e) => e.code === 'forbidden')")
+    assert await page.evaluate(f"window.client.cursor('{theirs}')") == 0
+    await page.wait_for_function("() => window.client.connection === 'live'")
