@@ -54,10 +54,11 @@ async def _checked_url(request: Request, url: str) -> str:
     return url
 
 
-def _events(body: dict[str, Any], default: list[str] | None) -> list[str] | None:
-    value = body.get("events", default)
-    if value is None:
-        return None
+def _events(body: dict[str, Any], default: list[str] | None) -> list[str]:
+    """The subscribed types; ``default`` when absent or null (required when it is None)."""
+    value = body.get("events")
+    if value is None and default is not None:
+        return list(default)
     if not isinstance(value, list) or not value:
         raise invalid("events", "must be a non-empty array of event types")
     for index, item in enumerate(value):

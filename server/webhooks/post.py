@@ -15,7 +15,14 @@ from typing import Any
 
 import httpx
 
-from server.webhooks.ssrf import Resolver, Target, UnsafeUrl, check_url, system_resolver
+from server.webhooks.ssrf import (
+    IPAddress,
+    Resolver,
+    Target,
+    UnsafeUrl,
+    check_url,
+    system_resolver,
+)
 
 #: How much of a receiver's answer is kept in the attempt log.
 SNIPPET_BYTES = 1024
@@ -38,7 +45,7 @@ class Outcome:
         return self.status_code == 410
 
 
-def _pinned(target: Target, address: Any) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+def _pinned(target: Target, address: IPAddress) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
     """The URL aimed at ``address``, the Host header and TLS name that keep the real host."""
     url = httpx.URL(target.url)
     host_header = url.netloc.decode("ascii")

@@ -23,6 +23,8 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 SCHEMES = {"http": 80, "https": 443}
 MAX_URL_CHARS = 2048
+#: A lookup slower than this counts as "does not resolve" (registration is a request).
+RESOLVE_TIMEOUT_S = 5.0
 
 
 class UnsafeUrl(ValueError):
@@ -47,9 +49,13 @@ class Target:
 
 async def system_resolver(host: str, port: int) -> Sequence[str]:
     """The operating system's resolver (``getaddrinfo``), off the event loop."""
-    infos = await asyncio.get_running_loop().getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-    )
+    try:
+        async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+            )
+    except TimeoutError as exc:
+        raise OSError(f"looking up {host} took over {RESOLVE_TIMEOUT_S:g} s") from exc
     return [str(info[4][0]) for info in infos]
 
 

@@ -134,6 +134,8 @@ async def test_disable_enable_change_and_delete(api: Api) -> None:
     assert on.json()["enabled"] is True and on.json()["events"] == ["export.failed"]
     assert on.json()["disabled_reason"] is None
     assert_error(await api.alice.patch(url, json={"url": "gopher://x"}), 422, "invalid_url")
+    for bad in ({"events": None}, {"events": ["export.progress"]}, {"enabled": "yes"}):
+        assert_error(await api.alice.patch(url, json=bad), 422)
     assert (await api.alice.delete(url)).status_code == 204
     assert_error(await api.alice.get(url), 404)
 
