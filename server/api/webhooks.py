@@ -18,7 +18,7 @@ from server.api.fields import boolean, invalid, query_int, read_json, string
 from server.api.routing import ApiRoute, Operation, Query
 from server.auth import User
 from server.errors import Conflict, ValidationFailed
-from server.events import Event, format_ts, new_event_id
+from server.events import TERMINAL_EVENT_TYPES, Event, format_ts, new_event_id
 from server.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -35,7 +35,7 @@ from server.webhooks.views import MAX_DESCRIPTION_CHARS, delivery_json, endpoint
 MAX_WEBHOOKS_PER_USER = 20
 TEST_EVENT_TYPE = "webhook.test"
 #: Terminal events: what an endpoint gets when it does not say.
-DEFAULT_EVENTS = ["batch.completed", "export.cancelled", "export.completed", "export.failed"]
+DEFAULT_EVENTS = sorted(TERMINAL_EVENT_TYPES)
 
 
 def _resolver(request: Request) -> Resolver:
