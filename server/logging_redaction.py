@@ -2,7 +2,8 @@
 
 Installed as a log record factory, so every record of every logger (ours, uvicorn's,
 libraries') is redacted once at creation, whatever handlers are configured later. The
-message is formatted eagerly so secrets passed as ``%s`` arguments are caught too.
+template and every ``%s`` argument are redacted separately, so formatters that read
+``record.args`` keep working.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -49,18 +50,32 @@ class RedactingFilter(logging.Filter):
 
 
 def redact_record(record: logging.LogRecord) -> None:
-    try:
-        message = record.getMessage()
-    except (TypeError, ValueError):  # bad %-args: keep the raw template, still redacted
-        message = str(record.msg)
-    record.msg = redact(message)
-    record.args = None
+    """Redact the template and each argument in place, keeping ``args``' shape (formatters
+    such as uvicorn's access log unpack it); the traceback text is rendered and redacted."""
+    if isinstance(record.msg, str):
+        record.msg = redact(record.msg)
+    elif not isinstance(record.msg, int | float):
+        record.msg = redact(str(record.msg))
+    if isinstance(record.args, tuple):
+        record.args = tuple(_redact_arg(arg) for arg in record.args)
+    elif isinstance(record.args, Mapping):
+        record.args = {key: _redact_arg(value) for key, value in record.args.items()}
     if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
         record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
     if record.exc_text:
         record.exc_text = redact(record.exc_text)
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
+
+
+def _redact_arg(arg: object) -> object:
+    """Numbers and clean values stay as they are (``%d`` still works); anything whose text
+    holds a credential becomes its redacted text."""
+    if arg is None or isinstance(arg, bool | int | float):
+        return arg
+    text = arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
+    cleaned = redact(text)
+    return arg if cleaned == text else cleaned
 
 
 _installed: Callable[..., logging.LogRecord] | None = None

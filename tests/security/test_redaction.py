@@ -56,3 +56,16 @@ def test_the_filter_works_on_a_handler_too() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "auth %s", (TOKEN,), None)
     assert RedactingFilter().filter(record) is True
     assert TOKEN not in record.getMessage()
+
+
+def test_uvicorn_access_lines_still_format_and_hide_query_tokens() -> None:
+    from uvicorn.logging import AccessFormatter
+
+    install()
+    make = logging.getLogRecordFactory()
+    args = ("127.0.0.1:5000", "GET", f"/api/projects/p/events?token={TOKEN}", "1.1", 200)
+    record = make(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None
+    )
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(record)
+    assert TOKEN not in line and "/api/projects/p/events?token=" in line and "200" in line
