@@ -15,12 +15,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount
 
+from server.api import idempotency
 from server.api.context import services
 from server.api.routing import ApiPath, ApiRoute, Operation
 from server.api.schemas import COMPONENTS, request_schemas
 from server.webhooks.views import COMPONENTS as WEBHOOK_COMPONENTS
 
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+
+#: Request headers the server validates (a bad value is a 400); others are advisory
+#: (``Accept``, ``Last-Event-ID``): a value the server cannot use is ignored, not refused.
+_HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
+    idempotency.HEADER: {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": idempotency.MAX_KEY_CHARS,
+        "pattern": r"\S",
+    },
+}
 
 
 def walk(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, ApiRoute]]:
@@ -74,13 +86,9 @@ def _operation(path: str, route: ApiRoute) -> dict[str, Any]:
             {"name": query.name, "in": "query", "description": query.description, "schema": schema}
         )
     for header, description in op.headers:
+        schema = _HEADER_SCHEMAS.get(header, {"type": "string"})
         params.append(
-            {
-                "name": header,
-                "in": "header",
-                "description": description,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-            }
+            {"name": header, "in": "header", "description": description, "schema": schema}
         )
     document: dict[str, Any] = {
         "operationId": route.name,
