@@ -1,0 +1,187 @@
+"""Schemathesis against ``/openapi.json`` of a live uvicorn on 127.0.0.1: a bounded number of
+examples per operation (deterministic), zero 5xx, and no response outside its schema.
+
+Path parameters are alternately random and the IDs of real objects (seeded through the
+API), so the fuzzing reaches past the 404s into validation.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis.core.failures import FailureGroup
+from schemathesis.generation.modes import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from server.api.openapi import build_document
+from server.app import create_app
+from server.auth import issue_token
+from server.settings import Settings
+from tests.api.conftest import Media
+from tests.conftest import free_port
+
+SECRET = "fuzz-secret-" + "z" * 32
+MAX_EXAMPLES = 10
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``uvicorn tests.security.live_app:create`` in its own process; yields its base URL."""
+    data_dir = tmp_path_factory.mktemp("fuzz")
+    port = free_port()
+    env = {
+        **os.environ,
+        "REELAY_DATA_DIR": str(data_dir),
+        "REELAY_REDIS_URL": redis_url,
+        "REELAY_JWT_SECRET": SECRET,
+        "REELAY_DATABASE_URL": "",
+        "REELAY_STORAGE_URL": "",
+        "REELAY_JWKS_URL": "",
+        "REELAY_MAX_UPLOAD_MB": "8",
+        "REELAY_WEBHOOKS_ALLOW_PRIVATE": "1",
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "tests.security.live_app:create", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        with redis.Redis.from_url(redis_url) as client:
+            client.flushdb()  # no queued webhook attempt outlives the run
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("uvicorn did not come up")
+
+
+AUTH = {"Authorization": f"Bearer {issue_token(SECRET, 'alice', ttl_s=3600)}"}
+REAL_IDS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def seeded(live_server: str, media: Media) -> dict[str, str]:
+    """One real project, moment, export, batch, webhook and delivery of alice's."""
+    with httpx.Client(base_url=live_server, headers=AUTH, timeout=30) as client:
+        with media.video.open("rb") as handle:
+            source = client.post("/api/projects", files={"file": ("clip.mp4", handle)}).json()
+        moment = client.post(
+            f"/api/projects/{source['id']}/moments", json={"start_s": 0.5, "end_s": 2.0}
+        ).json()
+        batch = client.post(
+            f"/api/projects/{source['id']}/exports", json={"moment_ids": [moment["id"]]}
+        ).json()
+        hook = client.post("/api/webhooks", json={"url": "http://127.0.0.1:9/hook"}).json()
+        delivery = client.post(f"/api/webhooks/{hook['id']}/test").json()
+    REAL_IDS.update(
+        project_id=source["id"],
+        moment_id=moment["id"],
+        export_id=batch["exports"][0]["id"],
+        batch_id=batch["batch_id"],
+        webhook_id=hook["id"],
+        delivery_id=delivery["id"],
+    )
+    return REAL_IDS
+
+
+def use_real_ids(case: Any) -> None:
+    """Every other generated ID (by length parity: deterministic) becomes a real one; never
+    for DELETE, so the seeded objects live through the whole run."""
+    if case.method.upper() == "DELETE":
+        return
+    for name, value in list((case.path_parameters or {}).items()):
+        if name in REAL_IDS and len(str(value)) % 2 == 0:
+            case.path_parameters[name] = REAL_IDS[name]
+
+
+def operations() -> list[str]:
+    """``METHOD /path`` of every documented operation, read from the routing table."""
+    app = create_app(Settings(redis_url="redis://127.0.0.1:1/0"))
+    document = build_document(app.routes, max_exports_per_request=20)
+    return [f"{m.upper()} {path}" for path, item in document["paths"].items() for m in item]
+
+
+@pytest.fixture(scope="module")
+def api_schema(live_server: str, seeded: dict[str, str]) -> Any:
+    schema = schemathesis.openapi.from_url(f"{live_server}/openapi.json")
+    # Unknown query parameters are ignored (a tolerant reader), not refused; the bearer
+    # token is ours to send, not a parameter to mutate.
+    schema.config.generation.update(allow_extra_parameters=False, with_security_parameters=False)
+    return schema
+
+
+#: Operations whose schema-valid input can still be refused for what it means, which JSON
+#: Schema cannot say; "positive data acceptance" (schema-valid → 2xx) does not hold there.
+SEMANTIC = {
+    "POST /api/projects": "random bytes that satisfy format: binary are not videos (415/422)",
+    "POST /api/projects/{project_id}/moments": "times must lie inside the source, end > start",
+    "POST /api/projects/{project_id}/exports": "moment_ids must name moments of the project",
+}
+
+
+@pytest.mark.parametrize("label", operations())
+def test_api_conforms_to_its_schema_and_never_fails(api_schema: Any, label: str) -> None:
+    operation = api_schema.find_operation_by_label(label)
+    assert operation is not None, f"{label} is routed but missing from /openapi.json"
+    excluded = [positive_data_acceptance] if label in SEMANTIC else []
+    failures: list[str] = []
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        fuzz(operation, mode, excluded, failures)
+    assert not failures, "\n\n".join(failures[:3])
+
+
+def fuzz(operation: Any, mode: GenerationMode, excluded: list[Any], failures: list[str]) -> None:
+    """``MAX_EXAMPLES`` cases of ``mode``, each sent and checked; failures collected."""
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        use_real_ids(case)
+        try:
+            case.call_and_validate(headers=AUTH, excluded_checks=excluded, timeout=30)
+        except (AssertionError, FailureGroup) as exc:
+            failures.append(f"{mode.value}: {exc}")
+
+    try:
+        run()
+    except Unsatisfiable:
+        assert mode == GenerationMode.NEGATIVE  # nothing to negate (no parameters, no body)
