@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+#: Presigned video URLs live at most this long (seconds), whatever is configured.
+MAX_PRESIGN_EXPIRES_S = 3600
+
 
 class SettingsError(ValueError):
     """A ``REELAY_*`` variable holds a value we cannot use; the message names it."""
@@ -235,4 +238,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"REELAY_CHUNK_S must be positive, got {settings.chunk_s}")
     if settings.max_upload_mb <= 0:
         raise SettingsError(f"REELAY_MAX_UPLOAD_MB must be positive, got {settings.max_upload_mb}")
+    if not 1 <= settings.presign_expires_s <= MAX_PRESIGN_EXPIRES_S:
+        raise SettingsError(
+            f"REELAY_PRESIGN_EXPIRES_S must be 1..{MAX_PRESIGN_EXPIRES_S} (presigned video "
+            f"URLs are short-lived), got {settings.presign_expires_s}"
+        )
     return settings
