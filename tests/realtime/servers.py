@@ -32,6 +32,8 @@ class WebServer:
     loop: str = EVENT_LOOP
     #: As ``reelay web`` runs it (see server/commands/web.py).
     uvicorn_args: list[str] = field(default_factory=lambda: ["--ws-per-message-deflate", "false"])
+    #: Run ``reelay web`` itself instead (no test static dir; ws/loop are its own).
+    reelay_web: bool = False
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -63,6 +65,8 @@ class WebServer:
             "--host", "127.0.0.1", "--port", str(self.port), "--ws", self.ws, "--loop", self.loop,
             "--log-level", "warning", *self.uvicorn_args,
         ]  # fmt: skip
+        if self.reelay_web:
+            args = [sys.executable, "-m", "server.cli", "web", "--port", str(self.port)]
         log = (self.workdir / "server.log").open("ab")
         self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
