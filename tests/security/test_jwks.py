@@ -200,3 +200,14 @@ async def test_api_accepts_provider_tokens_and_refuses_the_rest(
         )
         assert_error(response, 503, "auth_unavailable")
         assert response.headers["retry-after"]
+
+
+async def test_claims_without_io_once_the_key_is_cached(
+    verifier: TokenVerifier, jwks_server: JwksServer
+) -> None:
+    """The WebSocket reads ``exp`` through ``verify_claims`` right after ``verify``."""
+    token = jwks_server.provider.token("ec-1", claims(ttl_s=300))
+    with pytest.raises(AuthError, match="unknown signing key"):
+        verifier.verify_claims(token)  # nothing fetched yet, and no I/O here
+    user = await verifier.verify(token)
+    assert verifier.verify_claims(token)["exp"] == user.expires_at
