@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
 
+#: Extra seconds ``stop`` waits for the listener beyond one read timeout.
+STOP_GRACE_S = 2.0
+
+
 class Listener(Protocol):
     """What the hub drives: a ``Feed``."""
 
@@ -78,6 +82,7 @@ class Hub:
         self._outstanding: Counter[str] = Counter()
         self._pubsub: PubSub | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.connected = asyncio.Event()
         self.reconnects = 0
         self.local_sockets: Counter[str] = Counter()
@@ -86,11 +91,20 @@ class Hub:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="reelay-hub")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop listening; bounded even when redis-py swallows the cancellation mid-read.
+
+        The listener also checks ``_stopping`` after every read (each read times out), so
+        it ends by itself within one read timeout if a cancel is lost inside redis-py.
+        """
+        self._stopping = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=self._read_timeout_s + STOP_GRACE_S)
+            if not done:
+                log.warning("hub: listener did not stop within the grace period; abandoning it")
+            elif not task.cancelled() and task.exception() is not None:
+                log.warning("hub: listener ended with %r", task.exception())
         await self._drop_pubsub()
         await self._client.aclose()
 
@@ -142,7 +156,7 @@ class Hub:
 
     async def _run(self) -> None:
         backoff = 0.05
-        while True:
+        while not self._stopping:
             try:
                 await self._connect()
                 backoff = 0.05
@@ -151,6 +165,8 @@ class Hub:
                 log.warning("hub: Redis pub/sub lost (%s); reconnecting", exc)
             self.connected.clear()
             await self._drop_pubsub()
+            if self._stopping:
+                return
             await asyncio.sleep(backoff * (0.5 + random.random()))
             backoff = min(backoff * 2, self._reconnect_max_s)
 
@@ -175,7 +191,7 @@ class Hub:
     async def _listen(self) -> None:
         pubsub = self._pubsub
         assert pubsub is not None
-        while True:
+        while not self._stopping:
             message = await pubsub.get_message(timeout=self._read_timeout_s)
             if message is None:
                 if pubsub.connection is None or not pubsub.connection.is_connected:
