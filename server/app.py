@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, *, static_dir: Path = STATIC_DI
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.allowed_origins),
-                allow_methods=["GET", "POST", "DELETE"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
                 allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
             )
         )

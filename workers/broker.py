@@ -6,6 +6,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
+from server.logging_redaction import install as install_log_redaction
 from server.logs import configure_logging
 from server.queue import make_broker
 from server.settings import Settings, load_settings
@@ -35,4 +36,5 @@ def setup() -> None:
     """Entry point for ``dramatiq workers.broker:setup`` (what ``reelay worker`` runs)."""
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
+    install_log_redaction()
     dramatiq.set_broker(setup_broker(settings))

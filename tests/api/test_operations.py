@@ -67,6 +67,14 @@ async def test_openapi_lists_every_route(api: Api) -> None:
         ("/api/exports/{export_id}/video", "get"),
         ("/api/batches/{batch_id}", "get"),
         ("/api/projects/{project_id}/events", "get"),
+        ("/api/webhooks", "post"),
+        ("/api/webhooks", "get"),
+        ("/api/webhooks/{webhook_id}", "get"),
+        ("/api/webhooks/{webhook_id}", "patch"),
+        ("/api/webhooks/{webhook_id}", "delete"),
+        ("/api/webhooks/{webhook_id}/test", "post"),
+        ("/api/webhooks/{webhook_id}/deliveries", "get"),
+        ("/api/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", "post"),
     }
     assert documented == expected
     for path, item in document["paths"].items():
