@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.api.context import Services, owned
-from server.auth import LEEWAY_S, AuthError, User
+from server.auth import LEEWAY_S, AuthError, AuthUnavailable, User
 from server.errors import NotFound
 from server.models import Project
 from server.realtime.feed import Feed
@@ -62,12 +62,22 @@ class WsSink:
 
 
 async def authenticate(services: Services, token: object) -> tuple[User, float]:
-    """The token's user and the Unix time after which the socket must close (exp + leeway)."""
+    """The token's user and the Unix time after which the socket must close (exp + leeway).
+
+    Raises Close: 4001 for a bad token, 1013 (try again later) when the identity
+    provider's keys cannot be fetched — the token may well be fine.
+    """
     if not isinstance(token, str) or not token:
-        raise AuthError("auth needs a token")
-    user = await services.verifier.verify(token)
-    expires = float(services.verifier.verify_claims(token)["exp"])
-    return user, expires + LEEWAY_S
+        raise Close(4001, "auth needs a token")
+    try:
+        user = await services.verifier.verify(token)
+    except AuthUnavailable as exc:
+        raise Close(1013, "identity provider unavailable; reconnect later") from exc
+    except AuthError as exc:
+        raise Close(4001, exc.message[:120]) from exc
+    if user.expires_at is None:
+        raise Close(4001, "token has no expiry")
+    return user, user.expires_at + LEEWAY_S
 
 
 class Session:
@@ -120,10 +130,7 @@ class Session:
         self.feeds.clear()
 
     async def _reauth(self, token: object) -> None:
-        try:
-            user, deadline = await authenticate(self._services, token)
-        except AuthError as exc:
-            raise Close(4001, exc.message[:120]) from exc
+        user, deadline = await authenticate(self._services, token)
         if user.id != self.user.id:
             raise Close(4001, "token is for another user")
         self.deadline = max(self.deadline, deadline)

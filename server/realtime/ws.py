@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.api.context import Services, services
-from server.auth import AuthError, User
+from server.auth import User
 from server.realtime.hub import hub_of
 from server.realtime.outbox import Outbox
 from server.realtime.session import Close, Session, authenticate, encode, seconds_left
@@ -91,10 +91,7 @@ async def _first_auth(websocket: WebSocket, timeout_s: float, svc: Services) -> 
         frame = None
     if not isinstance(frame, dict) or frame.get("type") != "auth":
         raise Close(4001, "the first message must be auth")
-    try:
-        return await authenticate(svc, frame.get("token"))
-    except AuthError as exc:
-        raise Close(4001, exc.message[:120]) from exc
+    return await authenticate(svc, frame.get("token"))
 
 
 async def _run(websocket: WebSocket, session: Session, ping_interval_s: float) -> None:
