@@ -22,6 +22,7 @@ import dramatiq
 from server.events import Event
 from server.models import Export, Moment
 from server.settings import Settings
+from workers.actors import RetryPolicy, declare_actor
 from workers.runtime import current_runtime
 
 logger = logging.getLogger("reelay.email")
@@ -128,18 +129,7 @@ def send_export_email(event_json: str) -> None:
 
 def declare_actors(broker: dramatiq.Broker) -> None:
     """Register the email actor on ``broker``; retried with backoff up to about a day."""
-    from server.queue import ACTOR_QUEUES
-
-    dramatiq.Actor(
-        send_export_email,
-        broker=broker,
-        actor_name="send_export_email",
-        queue_name=ACTOR_QUEUES["send_export_email"],
-        priority=0,
-        options={
-            "time_limit": 120_000,
-            "max_retries": 12,
-            "min_backoff": 5_000,
-            "max_backoff": 3_600_000,
-        },
+    policy = RetryPolicy(
+        time_limit_ms=120_000, max_retries=12, min_backoff_ms=5_000, max_backoff_ms=3_600_000
     )
+    declare_actor(broker, "send_export_email", send_export_email, policy)

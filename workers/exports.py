@@ -16,6 +16,7 @@ import dramatiq
 from server.metrics import record_chunk_render
 from server.models import ChunkStatus, Export, ExportChunk, Moment, Project
 from workers import render
+from workers.actors import RetryPolicy, declare_actor
 from workers.lifecycle import audio_key, chunk_key, mark_completed, mark_started, video_key
 from workers.progress import forget_progress, report_progress
 from workers.render.spec import Caption, RenderPlan, RenderSpec
@@ -253,31 +254,7 @@ def finalize_export(rt: WorkerRuntime, export: Export) -> None:
 
 def declare_actors(broker: dramatiq.Broker) -> None:
     """Register the export actors on ``broker`` (no global broker at import time)."""
-    from server.queue import ACTOR_QUEUES
-
-    limits = {
-        "plan_export": 120_000,
-        "render_chunk": 600_000,
-        "render_audio": 900_000,
-        "finalize_export": 900_000,
-    }
-    steps = {
-        "plan_export": plan_export,
-        "render_chunk": render_chunk,
-        "render_audio": render_audio,
-        "finalize_export": finalize_export,
-    }
-    for name, fn in steps.items():
-        dramatiq.Actor(
-            fn,
-            broker=broker,
-            actor_name=name,
-            queue_name=ACTOR_QUEUES[name],
-            priority=0,
-            options={
-                "time_limit": limits[name],
-                "max_retries": 5,
-                "min_backoff": 1_000,
-                "max_backoff": 60_000,
-            },
-        )
+    declare_actor(broker, "plan_export", plan_export, RetryPolicy(120_000, 5))
+    declare_actor(broker, "render_chunk", render_chunk, RetryPolicy(600_000, 5))
+    declare_actor(broker, "render_audio", render_audio, RetryPolicy(900_000, 5))
+    declare_actor(broker, "finalize_export", finalize_export, RetryPolicy(900_000, 5))

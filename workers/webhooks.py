@@ -7,13 +7,12 @@ own side broke (database, Redis) and Dramatiq's retries take the message again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import dramatiq
 
 from server.events import Event
 from server.notifications import fan_out
 from server.webhooks.delivery import attempt_delivery
+from workers.actors import RetryPolicy, declare_actor
 from workers.runtime import current_runtime
 
 
@@ -31,24 +30,7 @@ def deliver_webhook(delivery_id: str, number: int, manual: bool) -> None:
 
 def declare_actors(broker: dramatiq.Broker) -> None:
     """Register the webhook actors on ``broker`` (no global broker at import time)."""
-    from server.queue import ACTOR_QUEUES
-
-    actors: dict[str, Callable[..., None]] = {
-        "dispatch_event": dispatch_event,
-        "deliver_webhook": deliver_webhook,
-    }
-    for name, fn in actors.items():
-        dramatiq.Actor(
-            fn,
-            broker=broker,
-            actor_name=name,
-            queue_name=ACTOR_QUEUES[name],
-            priority=0,
-            options={
-                # An attempt is bounded by webhook_timeout_s; this only catches a hang.
-                "time_limit": 120_000,
-                "max_retries": 10,
-                "min_backoff": 1_000,
-                "max_backoff": 300_000,
-            },
-        )
+    # An attempt is bounded by webhook_timeout_s; the time limit only catches a hang.
+    policy = RetryPolicy(time_limit_ms=120_000, max_retries=10, max_backoff_ms=300_000)
+    declare_actor(broker, "dispatch_event", dispatch_event, policy)
+    declare_actor(broker, "deliver_webhook", deliver_webhook, policy)
