@@ -133,6 +133,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        route = _route_template(dict(scope))  # before routing rewrites root_path in scope
         status = 500
 
         async def send_wrapper(message: Message) -> None:
@@ -144,9 +145,9 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            self.metrics.http_seconds.labels(
-                scope["method"], _route_template(scope), str(status)
-            ).observe(time.perf_counter() - started)
+            self.metrics.http_seconds.labels(scope["method"], route, str(status)).observe(
+                time.perf_counter() - started
+            )
 
 
 def metrics_endpoint(metrics: Metrics) -> Callable[[Request], Awaitable[Response]]:

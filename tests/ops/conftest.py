@@ -1,0 +1,3 @@
+"""The operations tests reuse the API suite's app fixtures."""
+
+from tests.api.conftest import api, media  # noqa: F401

@@ -1,0 +1,96 @@
+"""What the operator on call reads: /metrics, request IDs, JSON log lines with IDs."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from redis import Redis as SyncRedis
+
+from server.events import EventLog
+from server.logs import JsonFormatter, configure_logging, export_id_var, request_id_var
+from server.metrics import record_chunk_render
+from tests.api.conftest import Api, Media
+
+
+def _sample(text: str, name: str, labels: str = "") -> float:
+    prefix = f"{name}{{{labels}}} " if labels else f"{name} "
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return float(line[len(prefix) :])
+    raise AssertionError(f"{prefix!r} not in /metrics:\n{text}")
+
+
+async def test_metrics_report_exports_queues_chunks_events_and_http(api: Api, media: Media) -> None:
+    with media.video.open("rb") as handle:
+        project = (
+            await api.alice.post("/api/projects", files={"file": ("v.mp4", handle, "video/mp4")})
+        ).json()
+    moment = (
+        await api.alice.post(
+            f"/api/projects/{project['id']}/moments", json={"start_s": 0.5, "end_s": 1.5}
+        )
+    ).json()
+    await api.alice.post(
+        f"/api/projects/{project['id']}/exports", json={"moment_ids": [moment["id"]]}
+    )
+    assert api.settings.redis_url is not None
+    sync = SyncRedis.from_url(api.settings.redis_url)
+    record_chunk_render(sync, 1.5)
+    record_chunk_render(sync, 0.5)
+    sync.close()
+
+    response = await api.anon.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert _sample(text, "reelay_exports", 'status="queued"') == 1
+    assert _sample(text, "reelay_exports", 'status="completed"') == 0
+    assert _sample(text, "reelay_queue_depth", 'queue="exports"') == 1  # the plan message
+    assert _sample(text, "reelay_chunk_render_seconds_total") == 2.0
+    assert _sample(text, "reelay_chunks_rendered_total") == 2
+    assert _sample(text, "reelay_events_published_total") >= 1  # export.queued
+    route = 'method="POST",route="/api/projects/{project_id}/exports",status="202"'
+    assert _sample(text, "reelay_http_request_seconds_count", route) == 1
+    assert project["id"] not in text, "IDs must never become label values"
+
+
+async def test_events_published_counter_counts_appends(api: Api) -> None:
+    log = EventLog(api.redis, maxlen=100, max_age_s=3600)
+    for _ in range(3):
+        await log.append("prj_x", "export.queued", export_id="exp_x")
+    text = (await api.anon.get("/metrics")).text
+    assert _sample(text, "reelay_events_published_total") == 3
+
+
+async def test_every_response_carries_a_request_id_and_honours_a_sane_one(api: Api) -> None:
+    generated = await api.anon.get("/healthz")
+    assert len(generated.headers["x-request-id"]) == 32
+    echoed = await api.anon.get("/healthz", headers={"X-Request-ID": "lb-1234.abc"})
+    assert echoed.headers["x-request-id"] == "lb-1234.abc"
+    hostile = await api.anon.get("/healthz", headers={"X-Request-ID": "x" * 65})
+    assert hostile.headers["x-request-id"] != "x" * 65
+
+
+def test_json_log_lines_carry_request_and_export_ids(caplog: pytest.LogCaptureFixture) -> None:
+    record = logging.LogRecord(
+        "reelay.worker", logging.INFO, __file__, 1, "chunk %d done", (3,), None
+    )
+    request_token = request_id_var.set("req-1")
+    export_token = export_id_var.set("exp_1")
+    try:
+        handler = logging.StreamHandler()
+        logging.getLogger("reelay.test-json").addHandler(handler)
+        configure_logging("json", "info")
+        for log_filter in handler.filters:
+            log_filter.filter(record)
+        line = json.loads(handler.formatter.format(record) if handler.formatter else "")
+    finally:
+        request_id_var.reset(request_token)
+        export_id_var.reset(export_token)
+        logging.getLogger("reelay.test-json").removeHandler(handler)
+    assert isinstance(handler.formatter, JsonFormatter)
+    assert line["message"] == "chunk 3 done"
+    assert line["level"] == "info" and line["logger"] == "reelay.worker"
+    assert line["request_id"] == "req-1" and line["export_id"] == "exp_1"
