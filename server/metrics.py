@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.functions import Count
 
 from server.events import METRICS_KEY
-from server.models import Export, ExportStatus
+from server.models import Export, ExportStatus, WebhookAttempt
 from server.queue import ACTOR_QUEUES
 
 
@@ -86,6 +86,22 @@ class Metrics:
             "reelay_exports",
             "Exports by status, across the cluster",
             ["status"],
+            registry=self.registry,
+        )
+        self.sockets = Gauge(
+            "reelay_sockets",
+            "WebSockets open in this process",
+            registry=self.registry,
+        )
+        self.events_delivered = Gauge(
+            "reelay_events_delivered",
+            "Live events this process handed to its sockets and SSE streams since start",
+            registry=self.registry,
+        )
+        self.webhook_attempts = Gauge(
+            "reelay_webhook_attempts",
+            "Webhook delivery attempts recorded, by outcome, across the cluster",
+            ["outcome"],
             registry=self.registry,
         )
         self.http_seconds = Histogram(
@@ -160,6 +176,13 @@ def metrics_endpoint(metrics: Metrics) -> Callable[[Request], Awaitable[Response
             counts[str(status)] = int(count)
         for status, count in counts.items():
             metrics.exports.labels(status).set(count)
+        for success, outcome in ((True, "success"), (False, "failure")):
+            attempts = await WebhookAttempt.filter(success=success).count()
+            metrics.webhook_attempts.labels(outcome).set(attempts)
+        hub = getattr(request.app.state, "hub", None)
+        if hub is not None:
+            metrics.sockets.set(sum(hub.local_sockets.values()))
+            metrics.events_delivered.set(hub.delivered)
         body = await asyncio.to_thread(metrics.render)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 

@@ -86,6 +86,8 @@ class Hub:
         self.connected = asyncio.Event()
         self.reconnects = 0
         self.local_sockets: Counter[str] = Counter()
+        #: live events handed to local sockets and SSE streams since start (``/metrics``)
+        self.delivered = 0
 
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="reelay-hub")
@@ -225,6 +227,7 @@ class Hub:
             return
         for listener in list(channel.listeners):
             listener.deliver(seq, raw)
+        self.delivered += len(channel.listeners)
 
     async def _drop_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None

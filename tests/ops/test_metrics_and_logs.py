@@ -51,6 +51,9 @@ async def test_metrics_report_exports_queues_chunks_events_and_http(api: Api, me
     assert _sample(text, "reelay_chunk_render_seconds_total") == 2.0
     assert _sample(text, "reelay_chunks_rendered_total") == 2
     assert _sample(text, "reelay_events_published_total") >= 1  # export.queued
+    assert _sample(text, "reelay_webhook_attempts", 'outcome="success"') == 0
+    assert _sample(text, "reelay_webhook_attempts", 'outcome="failure"') == 0
+    assert _sample(text, "reelay_sockets") == 0
     route = 'method="POST",route="/api/projects/{project_id}/exports",status="202"'
     assert _sample(text, "reelay_http_request_seconds_count", route) == 1
     assert project["id"] not in text, "IDs must never become label values"
