@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aioboto3
 import httpx
 import pytest
 import redis.asyncio
@@ -105,3 +107,13 @@ async def api(
     overrides = dict(marker.kwargs) if marker else {}
     async with running_api(settings(**overrides), redis_client, tmp_path / "no-static") as api:
         yield api
+
+
+async def s3_settings(settings: SettingsFactory, moto_server: str, **overrides: Any) -> Settings:
+    """Settings whose storage is a fresh bucket on the suite's moto S3 server."""
+    bucket = f"reelay-{secrets.token_hex(4)}"
+    async with aioboto3.Session().client(
+        "s3", endpoint_url=moto_server, region_name="us-east-1"
+    ) as s3:
+        await s3.create_bucket(Bucket=bucket)
+    return settings(storage_url=f"s3://{bucket}/media", s3_endpoint_url=moto_server, **overrides)

@@ -3,7 +3,6 @@ uploads leave no object behind, and videos are a 302 to a presigned URL."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 import redis.asyncio
 
 from server.models import Export, ExportStatus, Project
-from tests.api.conftest import Api, Media, running_api
+from tests.api.conftest import Api, Media, running_api, s3_settings
 from tests.api.helpers import assert_error, exports, moment, project, upload
 from tests.conftest import SettingsFactory
 
@@ -26,12 +25,7 @@ async def s3_api(
     moto_server: str,
     tmp_path: Path,
 ) -> AsyncIterator[Api]:
-    bucket = f"reelay-{secrets.token_hex(4)}"
-    async with aioboto3.Session().client(
-        "s3", endpoint_url=moto_server, region_name="us-east-1"
-    ) as s3:
-        await s3.create_bucket(Bucket=bucket)
-    app_settings = settings(storage_url=f"s3://{bucket}/media", s3_endpoint_url=moto_server)
+    app_settings = await s3_settings(settings, moto_server)
     async with running_api(app_settings, redis_client, tmp_path / "no-static") as api:
         yield api
 
