@@ -48,23 +48,32 @@ TERMINAL_EVENT_TYPES: frozenset[str] = frozenset(
 #: earlier in the text.
 _SEQ_MARK = ',"seq":0,'
 
-# KEYS: 1 seq counter, 2 log stream, 3 the metrics hash.
+# KEYS: 1 seq counter, 2 log stream, 3 the metrics hash, 4 the once-only key of the id.
 # ARGV: 1 JSON before the seq, 2 JSON after it, 3 event time (ms), 4 maxlen,
 #       5 age cutoff (ms; older entries go), 6 pub/sub channel, 7 the seq to continue
 #       after when neither counter nor log exists ('' → return -1 and let the caller ask
-#       its ``seq_base``). Returns the event's seq.
+#       its ``seq_base``), 8 '' or how long (ms) KEYS[4] remembers the event id, so the
+#       same id is appended once only. Returns the event's seq, or 0 for a repeated id.
 APPEND_LUA = """
+local counter_exists = redis.call('EXISTS', KEYS[1]) == 1
+local last = nil
+if not counter_exists then
+  last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
+  if not last and ARGV[7] == '' then
+    -- No counter and no log: a new project, or Redis lost its data. The caller decides.
+    return -1
+  end
+end
+if ARGV[8] ~= '' and not redis.call('SET', KEYS[4], 1, 'NX', 'PX', ARGV[8]) then
+  return 0
+end
 local seq
-if redis.call('EXISTS', KEYS[1]) == 1 then
+if counter_exists then
   seq = redis.call('INCR', KEYS[1])
 else
-  local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
   if last then
     -- The counter vanished while the log survived: carry on after the log's last entry.
     seq = tonumber(string.match(last[1], '^(%d+)')) + 1
-  elseif ARGV[7] == '' then
-    -- No counter and no log: a new project, or Redis lost its data. The caller decides.
-    return -1
   else
     seq = tonumber(ARGV[7]) + 1
   end
@@ -94,6 +103,11 @@ METRICS_KEY = "reelay:metrics"
 SeqBase = Callable[[str], Awaitable[int]]
 
 
+def end_event_id(export_id: str, attempt: int) -> str:
+    """The stable id of an export attempt's terminal event, whoever emits it (append_once)."""
+    return f"evt_{export_id}_a{attempt}_end"
+
+
 def channel_name(project_id: str) -> str:
     """The pub/sub channel carrying ``project_id``'s events as they are appended."""
     return f"reelay:events:{project_id}"
@@ -102,6 +116,10 @@ def channel_name(project_id: str) -> str:
 def _counter_key(project_id: str) -> str:
     # The {…} hash tag keeps both keys in one Redis Cluster slot, as the script needs.
     return f"reelay:events:{{{project_id}}}:seq"
+
+
+def _once_key(event_id: str) -> str:
+    return f"reelay:event-once:{event_id}"
 
 
 def _log_key(project_id: str) -> str:
@@ -202,9 +220,41 @@ class EventLog:
         data: Mapping[str, Any] | None = None,
         event_id: str | None = None,
     ) -> Event:
+        """Give the event the project's next seq, store it, trim the log and publish it."""
+        event = await self._write(project_id, type, export_id, batch_id, data, event_id, False)
+        assert event is not None  # only once-only appends can be skipped
+        return event
+
+    async def append_once(
+        self,
+        project_id: str,
+        type: str,
+        *,
+        event_id: str,
+        export_id: str | None = None,
+        batch_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event | None:
+        """``append``, unless ``event_id`` was appended within the log's age (then None).
+
+        A step redone after a crash re-emits its event with the same stable id, safely.
+        """
+        return await self._write(project_id, type, export_id, batch_id, data, event_id, True)
+
+    async def _write(
+        self,
+        project_id: str,
+        type: str,
+        export_id: str | None,
+        batch_id: str | None,
+        data: Mapping[str, Any] | None,
+        event_id: str | None,
+        once: bool,
+    ) -> Event | None:
         """Give the event the project's next seq, store it, trim the log and publish it.
 
         One Lua script does all of it, so concurrent appenders never share or skip a seq.
+        With ``once``, an id already appended within the log's age is skipped (None).
         Raises ValueError for an unknown type or data JSON cannot carry (e.g. NaN).
         """
         if type not in EVENT_TYPES:
@@ -232,12 +282,15 @@ class EventLog:
             now_ms - self._max_age_ms,
             channel_name(project_id),
             "",
+            self._max_age_ms if once else "",
         ]
-        keys = [_counter_key(project_id), _log_key(project_id), METRICS_KEY]
+        keys = [_counter_key(project_id), _log_key(project_id), METRICS_KEY, _once_key(event.id)]
         seq = int(await self._append(keys=keys, args=args))
         if seq == -1:
-            args[-1] = await self._seq_base(project_id) if self._seq_base else 0
+            args[6] = await self._seq_base(project_id) if self._seq_base else 0
             seq = int(await self._append(keys=keys, args=args))
+        if seq == 0:
+            return None
         return replace(event, seq=seq)
 
     async def read_since(self, project_id: str, since: int, *, limit: int = 500) -> EventPage:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from server.batches import complete_batch_if_done
+from server.events import end_event_id
 from server.models import Export, ExportStatus
 from server.notifications import notify
 from workers.render.spec import OutputInfo
@@ -100,21 +101,7 @@ async def mark_completed(rt: WorkerRuntime, export: Export, output: OutputInfo, 
         finished_at=utcnow(),
     )
     if done:
-        await _emit(
-            rt,
-            export,
-            "export.completed",
-            {
-                "video_url": f"/api/exports/{export.id}/video",
-                "size_bytes": output.size_bytes,
-                "duration_s": output.duration_s,
-                "width": output.width,
-                "height": output.height,
-                "progress": 1.0,
-            },
-        )
-        await rt.storage.delete_prefix(chunk_prefix(export.id))
-        await complete_batch_if_done(rt.events, rt.enqueuer, export.batch_id)
+        await announce_end(rt, export.id)
     return done
 
 
@@ -131,8 +118,7 @@ async def mark_failed(rt: WorkerRuntime, export: Export, code: str, message: str
         finished_at=utcnow(),
     ):
         logger.warning("export %s failed: %s: %s", export.id, code, message)
-        await _emit(rt, export, "export.failed", {"code": code, "message": message})
-        await complete_batch_if_done(rt.events, rt.enqueuer, export.batch_id)
+        await announce_end(rt, export.id)
         return True
     return False
 
@@ -147,8 +133,47 @@ async def mark_cancelled(rt: WorkerRuntime, export: Export) -> bool:
         eta_s=None,
         finished_at=utcnow(),
     ):
-        await rt.storage.delete_prefix(chunk_prefix(export.id))
-        await _emit(rt, export, "export.cancelled", {"progress": export.progress})
-        await complete_batch_if_done(rt.events, rt.enqueuer, export.batch_id)
+        await announce_end(rt, export.id)
         return True
     return False
+
+
+def _end_event(export: Export) -> tuple[str, dict[str, Any]]:
+    """The terminal event an ended export owes its subscribers, built from its row."""
+    status = ExportStatus(export.status)
+    if status is ExportStatus.COMPLETED:
+        return "export.completed", {
+            "video_url": f"/api/exports/{export.id}/video",
+            "size_bytes": export.size_bytes,
+            "duration_s": export.duration_s,
+            "width": export.width,
+            "height": export.height,
+            "progress": 1.0,
+        }
+    if status is ExportStatus.FAILED:
+        return "export.failed", {"code": export.error_code, "message": export.error_message}
+    return "export.cancelled", {"progress": export.progress}
+
+
+async def announce_end(rt: WorkerRuntime, export_id: str) -> None:
+    """Emit an ended export's terminal event once, tidy its pieces, and end its batch.
+
+    Safe to call again for the same end (a worker killed between the database update and
+    the event redoes it on redelivery): the event id is stable per attempt and appended
+    once, so subscribers never see a terminal event twice — nor miss it.
+    """
+    export = await Export.get(id=export_id)
+    type_, data = _end_event(export)
+    event = await rt.events.append_once(
+        export.project_id,
+        type_,
+        event_id=end_event_id(export.id, export.attempt),
+        export_id=export.id,
+        batch_id=export.batch_id,
+        data=data,
+    )
+    if event is not None:
+        await notify(rt.enqueuer, event)
+    if export.status != ExportStatus.FAILED:  # a failed export keeps its chunks for a retry
+        await rt.storage.delete_prefix(chunk_prefix(export.id))
+    await complete_batch_if_done(rt.events, rt.enqueuer, export.batch_id)

@@ -18,7 +18,7 @@ from dramatiq.middleware import CurrentMessage
 from server.cancellation import is_cancel_requested
 from server.logs import export_id_var
 from server.models import Export, ExportStatus
-from workers.lifecycle import mark_cancelled, mark_failed
+from workers.lifecycle import announce_end, mark_cancelled, mark_failed
 from workers.render.errors import RenderCancelled, RenderError
 from workers.runtime import WorkerRuntime, current_runtime
 
@@ -71,6 +71,9 @@ def export_step(fn: Callable[..., None]) -> Callable[..., None]:
             return
         status = ExportStatus(export.status)
         if status.is_terminal:
+            # Redelivered after a crash between the end's database update and its event:
+            # announcing again is a no-op if the event made it, and sends it if not.
+            rt.run(announce_end(rt, export_id))
             return
         try:
             if status is ExportStatus.CANCELLING or cancel_requested(rt, export_id):

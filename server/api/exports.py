@@ -26,6 +26,7 @@ from server.api.schemas import MAX_EMAIL_CHARS, MAX_ID_CHARS, export_json
 from server.batches import complete_batch_if_done
 from server.cancellation import clear_cancel, request_cancel
 from server.errors import Conflict, ServiceUnavailable, ValidationFailed
+from server.events import end_event_id
 from server.limits import check_active_exports
 from server.models import Batch, Export, ExportStatus, Moment, Project, new_id
 from server.notifications import notify
@@ -198,14 +199,16 @@ async def cancel_export(request: Request) -> Response:
     if await Export.filter(
         id=export.id, status=ExportStatus.QUEUED, started_at__isnull=True
     ).update(status=ExportStatus.CANCELLED, eta_s=None, finished_at=now):
-        cancelled = await svc.events.append(
+        cancelled = await svc.events.append_once(
             export.project_id,
             "export.cancelled",
+            event_id=end_event_id(export.id, export.attempt),
             export_id=export.id,
             batch_id=export.batch_id,
             data={"progress": export.progress},
         )
-        await notify(svc.enqueuer, cancelled)
+        if cancelled is not None:
+            await notify(svc.enqueuer, cancelled)
         await complete_batch_if_done(svc.events, svc.enqueuer, export.batch_id)
     elif await Export.filter(
         id=export.id, status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING]

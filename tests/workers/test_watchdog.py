@@ -4,47 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import redis.asyncio
-from redis import Redis as SyncRedis
 
-from server.events import EventLog
-from server.models import Batch, Export, ExportStatus, Moment, Project
-from server.queue import Enqueuer, make_broker
-from server.storage import storage_from_settings
+from server.models import Export, ExportStatus
 from tests.conftest import SettingsFactory
+from tests.workers.helpers import runtime_for, stalled_export
 from workers.runtime import WorkerRuntime
 from workers.watchdog import SWEEP_LOCK, sweep_once
-
-
-async def _stalled_export(status: ExportStatus = ExportStatus.RUNNING) -> Export:
-    project = await Project.create(
-        id="prj_w", user_id="u", name="p", source_key="projects/prj_w/source", duration_s=10,
-        width=320, height=240, fps=30, has_audio=True, size_bytes=1,
-    )  # fmt: skip
-    moment = await Moment.create(id="mom_w", user_id="u", project=project, start_s=0, end_s=5)
-    batch = await Batch.create(id="bat_w", user_id="u", project=project)
-    long_ago = datetime.now(UTC) - timedelta(minutes=10)
-    return await Export.create(
-        id="exp_w", user_id="u", project=project, moment=moment, batch=batch,
-        aspect_ratio="9:16", resolution="720p", status=status, started_at=long_ago,
-        heartbeat_at=long_ago, progress=0.2,
-    )  # fmt: skip
-
-
-def _runtime(settings: SettingsFactory, client: redis.asyncio.Redis) -> WorkerRuntime:
-    config = settings(stall_after_s=60.0, sweep_interval_s=1.0, max_stall_resumes=2)
-    assert config.redis_url is not None
-    return WorkerRuntime(
-        settings=config,
-        storage=storage_from_settings(config),
-        events=EventLog(client, maxlen=100, max_age_s=3600),
-        redis=client,
-        sync_redis=SyncRedis.from_url(config.redis_url),
-        enqueuer=Enqueuer(make_broker(config.redis_url)),
-        loop_thread=cast(Any, None),  # sweep_once is awaited directly here
-    )
 
 
 async def _sweep_again(rt: WorkerRuntime, export_id: str) -> list[str]:
@@ -62,8 +30,8 @@ async def _plan_messages(client: redis.asyncio.Redis) -> list[dict[str, Any]]:
 async def test_a_stalled_export_is_planned_again_then_failed_as_stalled(
     db: str, redis_client: redis.asyncio.Redis, settings: SettingsFactory
 ) -> None:
-    export = await _stalled_export()
-    rt = _runtime(settings, redis_client)
+    export = await stalled_export()
+    rt = runtime_for(settings, redis_client)
 
     assert await sweep_once(rt) == [export.id]
     assert len(await _plan_messages(redis_client)) == 1
@@ -86,8 +54,8 @@ async def test_a_stalled_export_is_planned_again_then_failed_as_stalled(
 async def test_progress_between_sweeps_restarts_the_count(
     db: str, redis_client: redis.asyncio.Redis, settings: SettingsFactory
 ) -> None:
-    export = await _stalled_export()
-    rt = _runtime(settings, redis_client)
+    export = await stalled_export()
+    rt = runtime_for(settings, redis_client)
     for progress in (0.3, 0.4, 0.5, 0.6):
         await Export.filter(id=export.id).update(progress=progress)
         assert await _sweep_again(rt, export.id) == [export.id]
@@ -99,8 +67,8 @@ async def test_progress_between_sweeps_restarts_the_count(
 async def test_a_stalled_cancel_ends_as_cancelled(
     db: str, redis_client: redis.asyncio.Redis, settings: SettingsFactory
 ) -> None:
-    export = await _stalled_export(ExportStatus.CANCELLING)
-    rt = _runtime(settings, redis_client)
+    export = await stalled_export(ExportStatus.CANCELLING)
+    rt = runtime_for(settings, redis_client)
     assert await sweep_once(rt) == [export.id]
     assert (await Export.get(id=export.id)).status == ExportStatus.CANCELLED
     rt.sync_redis.close()
