@@ -53,10 +53,11 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value:
                 entry[key] = value
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        elif record.exc_text:
+        # exc_text first: log redaction rewrites it, and exc_info would bring secrets back.
+        if record.exc_text:
             entry["exc"] = record.exc_text
+        elif record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 

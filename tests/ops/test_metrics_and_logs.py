@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
-import pytest
 from redis import Redis as SyncRedis
 
 from server.events import EventLog
+from server.logging_redaction import install as install_log_redaction
 from server.logs import JsonFormatter, configure_logging, export_id_var, request_id_var
 from server.metrics import record_chunk_render
 from tests.api.conftest import Api, Media
@@ -76,24 +77,42 @@ async def test_every_response_carries_a_request_id_and_honours_a_sane_one(api: A
     assert hostile.headers["x-request-id"] != "x" * 65
 
 
-def test_json_log_lines_carry_request_and_export_ids(caplog: pytest.LogCaptureFixture) -> None:
+def test_json_log_lines_carry_request_and_export_ids() -> None:
     record = logging.LogRecord(
         "reelay.worker", logging.INFO, __file__, 1, "chunk %d done", (3,), None
     )
+    handler = logging.StreamHandler()
+    logger = logging.getLogger("reelay.test-json")
+    logger.addHandler(handler)
+    everything = [logging.getLogger(), *map(logging.getLogger, logging.root.manager.loggerDict)]
+    saved = [(h, h.formatter, list(h.filters)) for lg in everything for h in lg.handlers]
     request_token = request_id_var.set("req-1")
     export_token = export_id_var.set("exp_1")
     try:
-        handler = logging.StreamHandler()
-        logging.getLogger("reelay.test-json").addHandler(handler)
         configure_logging("json", "info")
+        assert isinstance(handler.formatter, JsonFormatter)
         for log_filter in handler.filters:
             log_filter.filter(record)
-        line = json.loads(handler.formatter.format(record) if handler.formatter else "")
+        line = json.loads(handler.formatter.format(record))
     finally:
         request_id_var.reset(request_token)
         export_id_var.reset(export_token)
-        logging.getLogger("reelay.test-json").removeHandler(handler)
-    assert isinstance(handler.formatter, JsonFormatter)
+        logger.removeHandler(handler)
+        for h, formatter, filters in saved:  # leave the test session's logging as it was
+            h.setFormatter(formatter)
+            h.filters = filters
     assert line["message"] == "chunk 3 done"
     assert line["level"] == "info" and line["logger"] == "reelay.worker"
     assert line["request_id"] == "req-1" and line["export_id"] == "exp_1"
+
+
+def test_json_lines_keep_redacted_tracebacks_redacted() -> None:
+    install_log_redaction()
+    secret = "whsec_c2VjcmV0c2VjcmV0c2VjcmV0"
+    try:
+        raise ValueError(f"bad secret {secret}")
+    except ValueError:
+        record = logging.getLogger("reelay.x").makeRecord(
+            "reelay.x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
+        )
+    assert secret not in JsonFormatter().format(record)
