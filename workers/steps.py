@@ -27,18 +27,20 @@ logger = logging.getLogger("reelay.worker")
 #: Retries for unexpected (transient) faults before the export is marked failed.
 MAX_RETRIES = 5
 
-Step = Callable[..., None]
+
+def _work_path(rt: WorkerRuntime, export_id: str) -> Path:
+    return rt.settings.work_dir / "exports" / export_id
 
 
 def export_work_dir(rt: WorkerRuntime, export_id: str) -> Path:
     """Scratch space of one export on this machine, removed when the export ends."""
-    path = rt.settings.work_dir / "exports" / export_id
+    path = _work_path(rt, export_id)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def remove_work_dir(rt: WorkerRuntime, export_id: str) -> None:
-    shutil.rmtree(rt.settings.work_dir / "exports" / export_id, ignore_errors=True)
+    shutil.rmtree(_work_path(rt, export_id), ignore_errors=True)
 
 
 def cancel_requested(rt: WorkerRuntime, export_id: str) -> bool:

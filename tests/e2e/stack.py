@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,14 +19,9 @@ from typing import Any
 import httpx
 
 from server.auth import issue_token
+from server.commands.embedded_redis import free_port
 
 JWT_SECRET = "e2e-secret-" + "s" * 32
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
