@@ -101,15 +101,15 @@ def batch_json(batch: Batch, exports: Iterable[Export]) -> dict[str, Any]:
     }
 
 
-def _obj(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+def obj_schema(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": properties}
 
 
-def _ref(name: str) -> dict[str, str]:
+def ref_schema(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+def nullable_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
@@ -119,7 +119,7 @@ _INT = {"type": "integer"}
 _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}
 
-_CAPTION = _obj(["start_s", "end_s", "text"], {"start_s": _NUM, "end_s": _NUM, "text": _STR})
+_CAPTION = obj_schema(["start_s", "end_s", "text"], {"start_s": _NUM, "end_s": _NUM, "text": _STR})
 
 _EXPORT_PROPS: dict[str, Any] = {
     "id": _STR,
@@ -133,28 +133,28 @@ _EXPORT_PROPS: dict[str, Any] = {
     "progress": {"type": "number", "minimum": 0, "maximum": 1},
     "chunks_done": _INT,
     "chunks_total": _INT,
-    "eta_s": _nullable(_NUM),
-    "speed": _nullable(_NUM),
-    "video_url": _nullable(_STR),
-    "size_bytes": _nullable(_INT),
-    "duration_s": _nullable(_NUM),
-    "width": _nullable(_INT),
-    "height": _nullable(_INT),
-    "error": _nullable(_ref("ErrorDetail")),
+    "eta_s": nullable_schema(_NUM),
+    "speed": nullable_schema(_NUM),
+    "video_url": nullable_schema(_STR),
+    "size_bytes": nullable_schema(_INT),
+    "duration_s": nullable_schema(_NUM),
+    "width": nullable_schema(_INT),
+    "height": nullable_schema(_INT),
+    "error": nullable_schema(ref_schema("ErrorDetail")),
     "created_at": _TIME,
-    "started_at": _nullable(_TIME),
-    "finished_at": _nullable(_TIME),
+    "started_at": nullable_schema(_TIME),
+    "finished_at": nullable_schema(_TIME),
 }
 
-_EVENT = _obj(
+_EVENT = obj_schema(
     ["id", "seq", "type", "project_id", "ts", "data"],
     {
         "id": _STR,
         "seq": {"type": "integer", "minimum": 1},
         "type": {"type": "string"},
         "project_id": _STR,
-        "export_id": _nullable(_STR),
-        "batch_id": _nullable(_STR),
+        "export_id": nullable_schema(_STR),
+        "batch_id": nullable_schema(_STR),
         "ts": _TIME,
         "data": {"type": "object"},
     },
@@ -162,9 +162,9 @@ _EVENT = _obj(
 
 #: Published under ``components.schemas``; request schemas take live limits from settings.
 COMPONENTS: dict[str, Any] = {
-    "ErrorDetail": _obj(["code", "message"], {"code": _STR, "message": _STR}),
-    "Error": _obj(["error"], {"error": _ref("ErrorDetail")}),
-    "Project": _obj(
+    "ErrorDetail": obj_schema(["code", "message"], {"code": _STR, "message": _STR}),
+    "Error": obj_schema(["error"], {"error": ref_schema("ErrorDetail")}),
+    "Project": obj_schema(
         [
             "id",
             "name",
@@ -188,9 +188,11 @@ COMPONENTS: dict[str, Any] = {
             "created_at": _TIME,
         },
     ),
-    "ProjectList": _obj(["projects"], {"projects": {"type": "array", "items": _ref("Project")}}),
+    "ProjectList": obj_schema(
+        ["projects"], {"projects": {"type": "array", "items": ref_schema("Project")}}
+    ),
     "Caption": _CAPTION,
-    "Moment": _obj(
+    "Moment": obj_schema(
         ["id", "project_id", "start_s", "end_s", "title", "focus_x", "captions", "created_at"],
         {
             "id": _STR,
@@ -199,41 +201,45 @@ COMPONENTS: dict[str, Any] = {
             "end_s": _NUM,
             "title": _STR,
             "focus_x": {"type": "number", "minimum": 0, "maximum": 1},
-            "captions": {"type": "array", "items": _ref("Caption")},
+            "captions": {"type": "array", "items": ref_schema("Caption")},
             "created_at": _TIME,
         },
     ),
-    "MomentList": _obj(["moments"], {"moments": {"type": "array", "items": _ref("Moment")}}),
-    "Export": _obj(list(_EXPORT_PROPS), _EXPORT_PROPS),
-    "ExportList": _obj(["exports"], {"exports": {"type": "array", "items": _ref("Export")}}),
-    "ExportsAccepted": _obj(
+    "MomentList": obj_schema(
+        ["moments"], {"moments": {"type": "array", "items": ref_schema("Moment")}}
+    ),
+    "Export": obj_schema(list(_EXPORT_PROPS), _EXPORT_PROPS),
+    "ExportList": obj_schema(
+        ["exports"], {"exports": {"type": "array", "items": ref_schema("Export")}}
+    ),
+    "ExportsAccepted": obj_schema(
         ["status", "batch_id", "exports"],
         {
             "status": {"type": "string", "enum": ["processing"]},
             "batch_id": _STR,
-            "exports": {"type": "array", "items": _ref("Export")},
+            "exports": {"type": "array", "items": ref_schema("Export")},
         },
     ),
-    "Batch": _obj(
+    "Batch": obj_schema(
         ["id", "status", "exports", "progress"],
         {
             "id": _STR,
             "status": {"type": "string", "enum": ["processing", "completed"]},
-            "exports": {"type": "array", "items": _ref("Export")},
+            "exports": {"type": "array", "items": ref_schema("Export")},
             "progress": {"type": "number", "minimum": 0, "maximum": 1},
         },
     ),
     "Event": _EVENT,
-    "EventPage": _obj(
+    "EventPage": obj_schema(
         ["events", "last_seq"],
         {
-            "events": {"type": "array", "items": _ref("Event")},
+            "events": {"type": "array", "items": ref_schema("Event")},
             "last_seq": {"type": "integer", "minimum": 0},
             "reset": _BOOL,
         },
     ),
-    "Health": _obj(["status"], {"status": _STR}),
-    "Readiness": _obj(
+    "Health": obj_schema(["status"], {"status": _STR}),
+    "Readiness": obj_schema(
         ["status", "checks"],
         {
             "status": {"type": "string", "enum": ["ok", "unavailable"]},
@@ -259,18 +265,18 @@ def request_schemas(
     """Request bodies; limits come from settings so the document tells the truth."""
     text = {"type": "string", "minLength": 1, "maxLength": max_caption_chars, "pattern": r"\S"}
     return {
-        "ProjectUpload": _obj(
+        "ProjectUpload": obj_schema(
             ["file"],
             {
                 "file": {"type": "string", "format": "binary"},
                 "name": {"type": "string", "maxLength": MAX_NAME_CHARS},
             },
         ),
-        "CaptionCreate": _obj(
+        "CaptionCreate": obj_schema(
             ["start_s", "end_s", "text"],
             {"start_s": {"type": "number", "minimum": 0}, "end_s": _NUM, "text": text},
         ),
-        "MomentCreate": _obj(
+        "MomentCreate": obj_schema(
             ["start_s", "end_s"],
             {
                 "start_s": {"type": "number", "minimum": 0},
@@ -280,11 +286,11 @@ def request_schemas(
                 "captions": {
                     "type": "array",
                     "maxItems": max_captions,
-                    "items": _ref("CaptionCreate"),
+                    "items": ref_schema("CaptionCreate"),
                 },
             },
         ),
-        "ExportCreate": _obj(
+        "ExportCreate": obj_schema(
             ["moment_ids"],
             {
                 "moment_ids": {
@@ -297,7 +303,7 @@ def request_schemas(
                 "aspect_ratio": {"type": "string", "enum": ASPECT_RATIO_VALUES, "default": "9:16"},
                 "resolution": {"type": "string", "enum": RESOLUTION_VALUES, "default": "720p"},
                 "captions": {"type": "boolean", "default": True},
-                "notify_email": _nullable(
+                "notify_email": nullable_schema(
                     {"type": "string", "format": "email", "maxLength": MAX_EMAIL_CHARS}
                 ),
             },

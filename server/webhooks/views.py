@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.api.schemas import iso
+from server.api.schemas import iso, nullable_schema, obj_schema, ref_schema
 from server.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from server.notifications import WEBHOOK_EVENT_TYPES
 
@@ -57,18 +57,6 @@ def delivery_json(delivery: WebhookDelivery, attempts: list[WebhookAttempt]) -> 
     }
 
 
-def _obj(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "required": required, "properties": properties}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
 _STR = {"type": "string"}
 _TIME = {"type": "string", "format": "date-time"}
 _EVENTS = {
@@ -83,17 +71,17 @@ _ENDPOINT_PROPS: dict[str, Any] = {
     "description": _STR,
     "events": _EVENTS,
     "enabled": {"type": "boolean"},
-    "disabled_reason": _nullable({"type": "string", "enum": ["gone", "failing"]}),
+    "disabled_reason": nullable_schema({"type": "string", "enum": ["gone", "failing"]}),
     "created_at": _TIME,
 }
 _ATTEMPT_PROPS: dict[str, Any] = {
     "number": {"type": "integer", "minimum": 1},
     "manual": {"type": "boolean"},
     "success": {"type": "boolean"},
-    "status_code": _nullable({"type": "integer"}),
+    "status_code": nullable_schema({"type": "integer"}),
     "duration_ms": {"type": "number", "minimum": 0},
     "response": _STR,
-    "error": _nullable(_STR),
+    "error": nullable_schema(_STR),
     "created_at": _TIME,
 }
 _DELIVERY_PROPS: dict[str, Any] = {
@@ -103,26 +91,28 @@ _DELIVERY_PROPS: dict[str, Any] = {
     "event_type": _STR,
     "status": {"type": "string", "enum": [s.value for s in DeliveryStatus]},
     "attempt_count": {"type": "integer", "minimum": 0},
-    "next_attempt_at": _nullable(_TIME),
+    "next_attempt_at": nullable_schema(_TIME),
     "created_at": _TIME,
-    "attempts": {"type": "array", "items": _ref("WebhookAttempt")},
+    "attempts": {"type": "array", "items": ref_schema("WebhookAttempt")},
 }
 
 MAX_DESCRIPTION_CHARS = 255
 
 COMPONENTS: dict[str, Any] = {
-    "Webhook": _obj(list(_ENDPOINT_PROPS), _ENDPOINT_PROPS),
-    "WebhookCreated": _obj(
+    "Webhook": obj_schema(list(_ENDPOINT_PROPS), _ENDPOINT_PROPS),
+    "WebhookCreated": obj_schema(
         [*_ENDPOINT_PROPS, "secret"],
         {**_ENDPOINT_PROPS, "secret": {"type": "string", "pattern": "^whsec_"}},
     ),
-    "WebhookList": _obj(["webhooks"], {"webhooks": {"type": "array", "items": _ref("Webhook")}}),
-    "WebhookAttempt": _obj(list(_ATTEMPT_PROPS), _ATTEMPT_PROPS),
-    "WebhookDelivery": _obj(list(_DELIVERY_PROPS), _DELIVERY_PROPS),
-    "WebhookDeliveryList": _obj(
-        ["deliveries"], {"deliveries": {"type": "array", "items": _ref("WebhookDelivery")}}
+    "WebhookList": obj_schema(
+        ["webhooks"], {"webhooks": {"type": "array", "items": ref_schema("Webhook")}}
     ),
-    "WebhookCreate": _obj(
+    "WebhookAttempt": obj_schema(list(_ATTEMPT_PROPS), _ATTEMPT_PROPS),
+    "WebhookDelivery": obj_schema(list(_DELIVERY_PROPS), _DELIVERY_PROPS),
+    "WebhookDeliveryList": obj_schema(
+        ["deliveries"], {"deliveries": {"type": "array", "items": ref_schema("WebhookDelivery")}}
+    ),
+    "WebhookCreate": obj_schema(
         ["url"],
         {
             "url": {"type": "string", "format": "uri", "maxLength": 2048},
@@ -130,7 +120,7 @@ COMPONENTS: dict[str, Any] = {
             "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS},
         },
     ),
-    "WebhookUpdate": _obj(
+    "WebhookUpdate": obj_schema(
         [],
         {
             "url": {"type": "string", "format": "uri", "maxLength": 2048},
