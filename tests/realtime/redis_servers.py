@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.conftest import RedisServer, _redis_executable
+from server.commands.embedded_redis import redis_server_binary
+from tests.conftest import RedisServer
 
 
 def persistent_redis(workdir: Path) -> RedisServer:
@@ -17,7 +18,7 @@ def persistent_redis(workdir: Path) -> RedisServer:
     workdir.mkdir(parents=True, exist_ok=True)
     wrapper = workdir / "redis-server-aof"
     wrapper.write_text(
-        f'#!/bin/sh\nexec "{_redis_executable()}" "$@" --appendonly yes --appendfsync always\n'
+        f'#!/bin/sh\nexec "{redis_server_binary()}" "$@" --appendonly yes --appendfsync always\n'
     )
     os.chmod(wrapper, 0o755)
     return RedisServer(workdir=workdir, executable=str(wrapper))
