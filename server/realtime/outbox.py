@@ -29,7 +29,16 @@ class Outbox:
     behind a peer that stopped reading.
     """
 
-    __slots__ = ("_items", "_reader", "_room", "high_water", "limit", "on_overflow", "overflowed")
+    __slots__ = (
+        "_items",
+        "_reader",
+        "_room",
+        "_waiting_once",
+        "high_water",
+        "limit",
+        "on_overflow",
+        "overflowed",
+    )
 
     def __init__(self, limit: int, on_overflow: Callable[[], object] | None = None) -> None:
         if limit < 2:
@@ -39,6 +48,7 @@ class Outbox:
         self._items: deque[str] = deque()
         self._reader: asyncio.Future[None] | None = None
         self._room: list[asyncio.Future[None]] = []
+        self._waiting_once: set[str] | None = None
         self.overflowed = False
         self.high_water = 0
 
@@ -52,6 +62,7 @@ class Outbox:
         if len(self._items) >= self.limit:
             self.overflowed = True
             self._items.clear()
+            self._waiting_once = None
             _wake(self._reader)
             self._wake_room()
             if self.on_overflow is not None:
@@ -61,6 +72,19 @@ class Outbox:
         if len(self._items) > self.high_water:
             self.high_water = len(self._items)
         _wake(self._reader)
+
+    def push_once(self, text: str) -> bool:
+        """Queue ``text`` unless the same frame already waits unsent (then it answers for
+        both); whether it was queued. For replies a client can ask for in bursts (pongs),
+        so a burst costs one slot, never an overflow."""
+        if self._waiting_once is not None and text in self._waiting_once:
+            return False
+        self.push(text)
+        if not self.overflowed:
+            if self._waiting_once is None:
+                self._waiting_once = set()
+            self._waiting_once.add(text)
+        return True
 
     async def room(self) -> int:
         """Wait until at least half the outbox is free; how many messages fit now."""
@@ -83,6 +107,8 @@ class Outbox:
         if self.overflowed:
             raise Overflowed(f"more than {self.limit} messages waiting")
         text = self._items.popleft()
+        if self._waiting_once is not None:
+            self._waiting_once.discard(text)
         if self._room and len(self._items) <= self.limit // 2:
             self._wake_room()
         return text

@@ -3,13 +3,16 @@
 A ``Session`` reads client frames, keeps one ``Feed`` per subscribed project and writes
 everything it sends through one bounded ``Outbox``. Problems with a frame answer
 ``{"type":"error","code","message"}`` and the socket lives on; only the protocol's close
-codes end it (raised as ``Close``).
+codes end it (raised as ``Close``). Replies a client can ask for in bursts (pongs, the
+``rate_limited`` error) are coalesced in the outbox, so a client's own frames can never
+make its socket overflow (4008).
 """
 
 from __future__ import annotations
 
-import json
+import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +21,27 @@ from server.auth import LEEWAY_S, AuthError, AuthUnavailable, User
 from server.errors import NotFound
 from server.models import Project
 from server.realtime.feed import Feed
+from server.realtime.frames import BadFrame, encode, error, parse
 from server.realtime.hub import Hub, HubUnavailable
 from server.realtime.outbox import Outbox
+from server.text import is_valid_text
 
 #: Longest project ID we look up (longer ones cannot exist).
 MAX_PROJECT_ID = 200
+
+#: What a project ID can be made of (``new_id``: a prefix, ``_``, URL-safe base64); any
+#: other string cannot name a project, so it is never sent to the database.
+PROJECT_ID = re.compile(r"[A-Za-z0-9_-]+")
+
+#: Pongs answered per second on average, and in one burst; pings beyond get the
+#: ``rate_limited`` error instead (coalesced like pongs).
+PINGS_PER_S = 10.0
+PING_BURST = 20
+
+PONG = encode({"type": "pong"})
+PING_RATE_LIMITED = error(
+    "rate_limited", f"at most {PINGS_PER_S:g} pings per second are answered; slow down"
+)
 
 
 @dataclass(frozen=True)
@@ -33,12 +52,27 @@ class Close(Exception):
     reason: str
 
 
-def encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+class TokenBucket:
+    """``rate`` actions per second on average, ``burst`` at once; ``clock`` in seconds."""
 
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._clock = clock
+        self._tokens = float(burst)
+        self._at = clock()
 
-def error(code: str, message: str) -> str:
-    return encode({"type": "error", "code": code, "message": message})
+    def take(self) -> bool:
+        """Whether one more action is allowed now (and count it)."""
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
 
 
 class WsSink:
@@ -77,6 +111,8 @@ async def authenticate(services: Services, token: object) -> tuple[User, float]:
         raise Close(4001, exc.message[:120]) from exc
     if user.expires_at is None:
         raise Close(4001, "token has no expiry")
+    if not is_valid_text(user.id):
+        raise Close(4001, "the token's subject is not valid Unicode text")
     return user, user.expires_at + LEEWAY_S
 
 
@@ -93,24 +129,19 @@ class Session:
         self.user = user
         self.deadline = deadline
         self.feeds: dict[str, Feed] = {}
+        self._pings = TokenBucket(PINGS_PER_S, PING_BURST)
 
-    async def handle(self, text: str) -> None:
-        """Act on one client frame; raises Close when the socket must end."""
-        if len(text.encode()) > self._services.settings.ws_max_message_bytes:
-            limit = self._services.settings.ws_max_message_bytes
-            self.outbox.push(error("message_too_large", f"frames are limited to {limit} bytes"))
-            return
+    async def handle(self, frame: Mapping[str, Any]) -> None:
+        """Act on one client frame (an ASGI ``websocket.receive`` message); raises Close
+        when the socket must end."""
         try:
-            message = json.loads(text)
-        except ValueError:
-            self.outbox.push(error("bad_json", "frames must be JSON text"))
-            return
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            self.outbox.push(error("bad_message", "a message is an object with a string type"))
+            message = parse(frame, self._services.settings.ws_max_message_bytes)
+        except BadFrame as bad:
+            self.outbox.push(error(bad.code, bad.message))
             return
         kind = message["type"]
         if kind == "ping":
-            self.outbox.push(encode({"type": "pong"}))
+            self.outbox.push_once(PONG if self._pings.take() else PING_RATE_LIMITED)
         elif kind == "pong":
             return
         elif kind == "auth":
@@ -149,11 +180,14 @@ class Session:
         if project_id not in self.feeds and len(self.feeds) >= limit:
             self.outbox.push(error("too_many_subscriptions", f"at most {limit} per socket"))
             return
+        # The reason names the project, so a client knows which subscription to drop.
+        not_yours = Close(4003, f"not your project: {project_id[:100]}")
+        if PROJECT_ID.fullmatch(project_id) is None:
+            raise not_yours  # cannot exist: no query with text the database may refuse
         try:
             await owned(Project, project_id, self.user)
         except NotFound as exc:
-            # The reason names the project, so a client knows which subscription to drop.
-            raise Close(4003, f"not your project: {project_id[:100]}") from exc
+            raise not_yours from exc
         await self._drop(project_id)
         feed = Feed(project_id, since, self._services.events, self._sink)
         self.feeds[project_id] = feed

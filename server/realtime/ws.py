@@ -1,6 +1,8 @@
 """``WS /ws``: origin check, the auth handshake, then the tasks of a socket.
 
-- reader: client frames → ``Session.handle``;
+- reader: client frames → ``Session.handle``, reading the next frame only while the outbox
+  is at most half full, so replies to a client's own frames wait for it to read them
+  (TCP back-pressure) instead of overflowing the outbox;
 - writer: the bounded ``Outbox`` → the socket; an overflow closes with 4008 even while a
   send is stuck behind a peer that stopped reading;
 - watchdog: pings a socket idle for ``ws_ping_interval_s``, drops one silent for another
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from urllib.parse import urlsplit
@@ -24,15 +25,19 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.api.context import Services, services
 from server.auth import User
+from server.realtime.frames import BadFrame, encode, parse
 from server.realtime.hub import hub_of
 from server.realtime.outbox import Outbox
-from server.realtime.session import Close, Session, authenticate, encode, seconds_left
-from server.realtime.session import error as error_frame
+from server.realtime.session import Close, Session, authenticate, seconds_left
+from server.text import safe_text
 
 log = logging.getLogger(__name__)
 
 #: How long a close frame may wait behind a peer that stopped reading.
 CLOSE_TIMEOUT_S = 10.0
+
+#: A close frame's reason is at most 123 bytes of UTF-8 (RFC 6455 §5.5).
+MAX_CLOSE_REASON_BYTES = 123
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
@@ -78,7 +83,11 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 
 
 async def _first_auth(websocket: WebSocket, timeout_s: float, svc: Services) -> tuple[User, float]:
-    """The first frame must be ``auth`` with a valid token, within ``timeout_s``."""
+    """The first frame must be ``auth`` with a valid token, within ``timeout_s``.
+
+    Any other first frame closes 4001, the reason starting with the code a later frame
+    would get as an ``error`` (``bad_json``, ``invalid_text``, ``message_too_large``, …).
+    """
     try:
         message = await asyncio.wait_for(websocket.receive(), timeout_s)
     except TimeoutError as exc:
@@ -86,10 +95,10 @@ async def _first_auth(websocket: WebSocket, timeout_s: float, svc: Services) -> 
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000))
     try:
-        frame = json.loads(message.get("text") or "")
-    except ValueError:
-        frame = None
-    if not isinstance(frame, dict) or frame.get("type") != "auth":
+        frame = parse(message, svc.settings.ws_max_message_bytes)
+    except BadFrame as bad:
+        raise Close(4001, f"{bad.code}: the first message must be auth; {bad.message}") from bad
+    if frame["type"] != "auth":
         raise Close(4001, "the first message must be auth")
     return await authenticate(svc, frame.get("token"))
 
@@ -125,15 +134,12 @@ async def _run(websocket: WebSocket, session: Session, ping_interval_s: float) -
 
 async def _reader(websocket: WebSocket, session: Session, last_seen: list[float]) -> None:
     while True:
+        await session.outbox.room()
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
         last_seen[0] = time.monotonic()
-        text = message.get("text")
-        if text is None:
-            session.outbox.push(error_frame("bad_message", "frames must be JSON text"))
-            continue
-        await session.handle(text)
+        await session.handle(message)
 
 
 async def _writer(websocket: WebSocket, outbox: Outbox) -> None:
@@ -168,5 +174,11 @@ async def _close(websocket: WebSocket, close: Close) -> None:
         return
     with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError, TimeoutError):
         await asyncio.wait_for(
-            websocket.close(code=close.code, reason=close.reason), CLOSE_TIMEOUT_S
+            websocket.close(code=close.code, reason=close_reason(close.reason)), CLOSE_TIMEOUT_S
         )
+
+
+def close_reason(reason: str) -> str:
+    """``reason`` as valid text cut to what a close frame can carry (whole characters)."""
+    raw = safe_text(reason).encode("utf-8")[:MAX_CLOSE_REASON_BYTES]
+    return raw.decode("utf-8", "ignore")
