@@ -14,9 +14,10 @@ from typing import Protocol, cast
 
 #: sub-command → (module implementing it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "dev": ("server.commands.dev", "the whole embedded stack: Redis, web and workers"),
+    "dev": ("server.commands.dev", "the whole embedded stack: Redis, web, workers and notifier"),
     "web": ("server.commands.web", "the HTTP/WebSocket server (production process)"),
-    "worker": ("workers.run", "Dramatiq worker processes (production process)"),
+    "worker": ("workers.run", "Dramatiq render workers (production process)"),
+    "notifier": ("workers.notifier", "webhook and email delivery (production process)"),
     "migrate": ("server.commands.migrate", "apply database migrations"),
     "token": ("server.commands.token", "print an HS256 token for development and tests"),
     "render": ("workers.render.cli", "render one clip in this process, with a progress bar"),

@@ -13,6 +13,8 @@ from dramatiq.brokers.redis import RedisBroker
 
 #: actor name → queue it listens on. Exports are planned/finished on one queue and
 #: chunks rendered on another, so long chunk backlogs never delay a finalizer.
+#: Notifications have queues of their own, consumed only by ``reelay notifier``, so a
+#: slow webhook receiver or mail server never holds a render thread.
 ACTOR_QUEUES: dict[str, str] = {
     "plan_export": "exports",
     "render_chunk": "chunks",
@@ -20,8 +22,13 @@ ACTOR_QUEUES: dict[str, str] = {
     "finalize_export": "exports",
     "deliver_webhook": "webhooks",
     "dispatch_event": "webhooks",
-    "send_export_email": "webhooks",
+    "send_export_email": "email",
 }
+
+#: What ``reelay worker`` consumes: rendering only.
+RENDER_QUEUES: tuple[str, ...] = ("chunks", "exports")
+#: What ``reelay notifier`` consumes: webhook deliveries and emails.
+NOTIFICATION_QUEUES: tuple[str, ...] = ("email", "webhooks")
 
 #: Broker commands per million that also requeue dead workers' messages. Dramatiq's
 #: default (1000, i.e. 0.1 %) can leave a crashed worker's chunk waiting for many

@@ -68,6 +68,9 @@ class Settings:
     webhook_timeout_s: float = 10.0  # connect + send + answer, in total
     webhook_retry_schedule_s: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
     webhook_disable_after_s: float = 5 * 24 * 3600.0  # failing this long disables an endpoint
+    webhook_max_in_flight_per_endpoint: int = 4  # POSTs at once to one endpoint, all notifiers
+    webhook_max_in_flight_per_user: int = 16  # POSTs at once to one user's endpoints
+    notifier_threads: int = 64  # deliveries/emails in flight per `reelay notifier` process
     smtp_url: str | None = None  # None → notification emails written to data_dir/outbox
     smtp_from: str = "reelay <reelay@localhost>"
     public_url: str = ""  # empty → http://{host}:{port}; the base of links in emails
@@ -222,6 +225,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         webhook_disable_after_s=_float(
             env, "REELAY_WEBHOOK_DISABLE_AFTER_S", defaults.webhook_disable_after_s
         ),
+        webhook_max_in_flight_per_endpoint=_int(
+            env,
+            "REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT",
+            defaults.webhook_max_in_flight_per_endpoint,
+        ),
+        webhook_max_in_flight_per_user=_int(
+            env, "REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_USER", defaults.webhook_max_in_flight_per_user
+        ),
+        notifier_threads=_int(env, "REELAY_NOTIFIER_THREADS", defaults.notifier_threads),
         smtp_url=_optional(env, "REELAY_SMTP_URL"),
         smtp_from=env.get("REELAY_SMTP_FROM") or defaults.smtp_from,
         public_url=env.get("REELAY_PUBLIC_URL", ""),
@@ -238,6 +250,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"REELAY_CHUNK_S must be positive, got {settings.chunk_s}")
     if settings.max_upload_mb <= 0:
         raise SettingsError(f"REELAY_MAX_UPLOAD_MB must be positive, got {settings.max_upload_mb}")
+    for name, value in (
+        ("REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", settings.webhook_max_in_flight_per_endpoint),
+        ("REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_USER", settings.webhook_max_in_flight_per_user),
+        ("REELAY_NOTIFIER_THREADS", settings.notifier_threads),
+    ):
+        if value < 1:
+            raise SettingsError(f"{name} must be at least 1, got {value}")
     if not 1 <= settings.presign_expires_s <= MAX_PRESIGN_EXPIRES_S:
         raise SettingsError(
             f"REELAY_PRESIGN_EXPIRES_S must be 1..{MAX_PRESIGN_EXPIRES_S} (presigned video "

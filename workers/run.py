@@ -1,4 +1,8 @@
-"""``reelay worker``: Dramatiq worker processes for exports (the Procfile's ``worker``)."""
+"""``reelay worker``: Dramatiq worker processes that render (the Procfile's ``worker``).
+
+They consume the render queues only; webhook deliveries and emails belong to
+``reelay notifier`` (``workers/notifier.py``), so no receiver can hold a render thread.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import argparse
 
 from dramatiq import cli as dramatiq_cli
 
-from server.queue import ACTOR_QUEUES
+from server.queue import RENDER_QUEUES
 from server.settings import load_settings
 
 
@@ -20,27 +24,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="threads per process (default REELAY_WORKER_THREADS)",
     )
     parser.add_argument(
-        "--queues", nargs="*", default=sorted(set(ACTOR_QUEUES.values())), help="queues to consume"
+        "--queues",
+        nargs="*",
+        choices=RENDER_QUEUES,
+        default=list(RENDER_QUEUES),
+        help="render queues to consume (default: all of them)",
     )
     parser.add_argument(
         "--shutdown-timeout-s", type=int, default=60, help="grace period for in-flight messages"
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run Dramatiq's own supervisor: it forks the processes and, if one dies, stops them all
-    so the process manager (or ``reelay dev``) starts the group again."""
-    threads = args.threads if args.threads is not None else load_settings().worker_threads
+def run_dramatiq(
+    entry: str, *, processes: int, threads: int, queues: list[str], shutdown_timeout_s: int
+) -> int:
+    """Run Dramatiq's own supervisor on broker ``entry``: it forks the processes and, if
+    one dies, stops them all so the process manager (or ``reelay dev``) starts the group
+    again."""
     argv = [
-        "workers.broker:setup",
+        entry,
         "--processes",
-        str(args.processes),
+        str(processes),
         "--threads",
         str(threads),
         "--worker-shutdown-timeout",
-        str(args.shutdown_timeout_s * 1000),
+        str(shutdown_timeout_s * 1000),
         "--queues",
-        *args.queues,
+        *queues,
     ]
     parsed = dramatiq_cli.make_argument_parser().parse_args(argv)
     return int(dramatiq_cli.main(parsed) or 0)
+
+
+def run(args: argparse.Namespace) -> int:
+    threads = args.threads if args.threads is not None else load_settings().worker_threads
+    return run_dramatiq(
+        "workers.broker:setup",
+        processes=args.processes,
+        threads=threads,
+        queues=list(args.queues),
+        shutdown_timeout_s=args.shutdown_timeout_s,
+    )

@@ -2,7 +2,8 @@
 
 Thin wrappers: the work is in ``server.notifications`` and ``server.webhooks.delivery``.
 Failures of the receiver are recorded and rescheduled there; an exception here means our
-own side broke (database, Redis) and Dramatiq's retries take the message again.
+own side broke (database, Redis) and Dramatiq's retries take the message again. They run
+only in ``reelay notifier`` processes (queue ``webhooks``), never beside rendering.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import dramatiq
 from server.events import Event
 from server.notifications import fan_out
 from server.webhooks.delivery import attempt_delivery
+from server.webhooks.slots import slots_from_settings
 from workers.actors import RetryPolicy, declare_actor
 from workers.runtime import current_runtime
 
@@ -25,7 +27,8 @@ def dispatch_event(event_json: str) -> None:
 def deliver_webhook(delivery_id: str, number: int, manual: bool) -> None:
     """Attempt ``number`` of one delivery; a failure queues the next attempt, delayed."""
     rt = current_runtime()
-    rt.run(attempt_delivery(rt.settings, rt.enqueuer, delivery_id, number, manual=manual))
+    slots = slots_from_settings(rt.redis, rt.settings)
+    rt.run(attempt_delivery(rt.settings, rt.enqueuer, slots, delivery_id, number, manual=manual))
 
 
 def declare_actors(broker: dramatiq.Broker) -> None:

@@ -1,8 +1,9 @@
 """``reelay dev``: the whole stack on one machine with zero set-up.
 
 Starts an embedded Redis (unless REELAY_REDIS_URL is set), applies migrations, then runs
-``reelay web`` and ``reelay worker`` as child processes with their logs interleaved.
-Crashed workers are restarted; Ctrl-C (or the web process dying) stops everything cleanly.
+``reelay web``, ``reelay worker`` and ``reelay notifier`` as child processes with their
+logs interleaved. Crashed workers and notifiers are restarted; Ctrl-C (or the web process
+dying) stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
     web = _spawn("web", ["web", "--host", settings.host, "--port", str(settings.port)], env)
     worker_args = ["worker", "--processes", str(settings.dev_workers)]
     worker = _spawn("worker", worker_args, env) if settings.dev_workers > 0 else None
+    notifier_args = ["notifier", "--processes", "1"]
+    notifier = _spawn("notify", notifier_args, env)
+    notifier_restarts: list[float] = []
     url = f"http://{settings.host}:{settings.port}/"
     token = issue_token(settings.jwt_secret, args.user, ttl_s=DEV_TOKEN_TTL_S)
     print(f"reelay dev: serving {url}", flush=True)
@@ -126,8 +130,22 @@ def run(args: argparse.Namespace) -> int:
                     flush=True,
                 )
                 worker = _spawn("worker", worker_args, env)
+            if notifier.poll() is not None:
+                now = time.monotonic()
+                notifier_restarts = [t for t in notifier_restarts if now - t < RESTART_WINDOW_S]
+                notifier_restarts.append(now)
+                if len(notifier_restarts) > MAX_RESTARTS:
+                    print("reelay dev: the notifier keeps dying; stopping", flush=True)
+                    code = 1
+                    break
+                print(
+                    f"reelay dev: notifier exited with code {notifier.returncode}; restarting "
+                    "(its unfinished deliveries are redelivered)",
+                    flush=True,
+                )
+                notifier = _spawn("notify", notifier_args, env)
     finally:
-        _stop([p for p in (web, worker) if p is not None])
+        _stop([p for p in (web, worker, notifier) if p is not None])
         if embedded is not None:
             embedded.stop()
         print("reelay dev: stopped", flush=True)
