@@ -2,21 +2,48 @@
 
 Each limit is a setting; each refusal names the limit so a client can tell what to change.
 Body-size limits live where bodies are read (``api/uploads.py``, ``api/fields.py``).
+
+Per-user limits are counted and written in one transaction that holds ``user_limit_lock``,
+so parallel requests (in any number of web processes) cannot all count the same free slot.
+A slot is an active row, so it comes back by itself when the row ends or is deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+
 import av
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from server.errors import ApiError, ValidationFailed
-from server.models import Export, ExportStatus
+from server.models import Export, ExportStatus, WebhookEndpoint
 from server.settings import Settings
 from workers.render.spec import SourceInfo
+
+#: ``user_limit_lock`` names, one per per-user limit.
+ACTIVE_EXPORTS_LIMIT = "active_exports"
+WEBHOOK_ENDPOINTS_LIMIT = "webhook_endpoints"
+
+#: First key of PostgreSQL's two-key advisory locks taken by ``user_limit_lock`` ("rlim");
+#: the two-key space is apart from the one-key migration lock in ``server.db``.
+PG_LIMIT_LOCK_CLASS = 0x726C696D
+
+#: Webhook endpoints one user may register (enabled or not).
+MAX_WEBHOOKS_PER_USER = 20
 
 #: Seconds a client is told to wait after hitting the active-exports limit.
 ACTIVE_EXPORTS_RETRY_AFTER_S = 30
 
 ACTIVE_STATUSES = [ExportStatus.QUEUED, ExportStatus.RUNNING, ExportStatus.CANCELLING]
+
+
+class TooManyActiveExports(ApiError):
+    """The user's queued, running and cancelling exports are at the limit (→ 429)."""
+
+    status, code = 429, "too_many_active_exports"
 
 
 def check_dimensions(
@@ -71,14 +98,62 @@ def check_source(info: SourceInfo, settings: Settings, filename: str) -> None:
     check_dimensions(info.width, info.height, settings, filename)
 
 
-async def check_active_exports(user_id: str, adding: int, settings: Settings) -> None:
-    """429 with ``Retry-After`` when ``adding`` more would exceed the user's active exports."""
+def _pg_lock_key(user_id: str, name: str) -> int:
+    """A signed 32-bit key for ``(name, user_id)``; a collision only makes two users wait
+    for each other, never lets one exceed a limit."""
+    digest = hashlib.blake2b(f"{name}\0{user_id}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextlib.asynccontextmanager
+async def user_limit_lock(user_id: str, name: str) -> AsyncIterator[BaseDBAsyncClient]:
+    """A transaction no other holder of ``name`` for ``user_id`` overlaps: count, then write.
+
+    PostgreSQL: a transaction-scoped advisory lock per user and limit (released on commit
+    or rollback). SQLite: a first write takes the database's write lock, which every
+    process shares, before anything is read — a read-then-upgrade could interleave.
+    """
+    async with in_transaction() as connection:
+        if connection.capabilities.dialect == "postgres":
+            await connection.execute_query(
+                "SELECT pg_advisory_xact_lock($1, $2)",
+                [PG_LIMIT_LOCK_CLASS, _pg_lock_key(user_id, name)],
+            )
+        else:
+            await connection.execute_query('UPDATE "exports" SET "id" = "id" WHERE 0')
+        yield connection
+
+
+async def check_active_exports(
+    connection: BaseDBAsyncClient, user_id: str, adding: int, settings: Settings
+) -> None:
+    """429 with ``Retry-After`` when ``adding`` more would exceed the user's active exports.
+
+    Only meaningful inside ``user_limit_lock(user_id, ACTIVE_EXPORTS_LIMIT)``, with the
+    write made on the same ``connection`` before it ends.
+    """
     limit = settings.max_active_exports_per_user
-    active = await Export.filter(user_id=user_id, status__in=ACTIVE_STATUSES).count()
+    active = (
+        await Export.filter(user_id=user_id, status__in=ACTIVE_STATUSES)
+        .using_db(connection)
+        .count()
+    )
     if active + adding > limit:
-        raise ApiError(
+        raise TooManyActiveExports(
             f"you have {active} exports in progress; at most {limit} may run at once",
-            code="too_many_active_exports",
-            status=429,
             headers={"Retry-After": str(ACTIVE_EXPORTS_RETRY_AFTER_S)},
+        )
+
+
+async def check_webhook_endpoints(connection: BaseDBAsyncClient, user_id: str) -> None:
+    """422 ``too_many_webhooks`` when the user already has ``MAX_WEBHOOKS_PER_USER``.
+
+    Only meaningful inside ``user_limit_lock(user_id, WEBHOOK_ENDPOINTS_LIMIT)``.
+    """
+    count = await WebhookEndpoint.filter(user_id=user_id).using_db(connection).count()
+    if count >= MAX_WEBHOOKS_PER_USER:
+        raise ValidationFailed(
+            f"you have {count} webhook endpoints; at most {MAX_WEBHOOKS_PER_USER} per user "
+            "(delete one to add another)",
+            code="too_many_webhooks",
         )

@@ -14,20 +14,25 @@ from typing import Any
 
 import redis
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from server.api import idempotency
 from server.api.context import Services, current_user, owned, services
 from server.api.fields import boolean, choice, invalid, read_json, string
+from server.api.responses import JSONResponse
 from server.api.routing import ApiRoute, Operation
 from server.api.schemas import MAX_EMAIL_CHARS, MAX_ID_CHARS, export_json
 from server.batches import complete_batch_if_done
 from server.cancellation import clear_cancel, request_cancel
 from server.errors import Conflict, ServiceUnavailable, ValidationFailed
 from server.events import end_event_id
-from server.limits import check_active_exports
+from server.limits import (
+    ACTIVE_EXPORTS_LIMIT,
+    TooManyActiveExports,
+    check_active_exports,
+    user_limit_lock,
+)
 from server.models import Batch, Export, ExportStatus, Moment, Project, new_id
 from server.notifications import notify
 from workers.render.spec import ASPECT_RATIOS, RESOLUTIONS
@@ -109,8 +114,10 @@ async def _start(svc: Services, exports: list[Export]) -> None:
 async def _write_batch(
     svc: Services, project: Project, asked: ExportRequest, remember: tuple[str, str] | None
 ) -> tuple[list[Export], dict[str, Any]]:
-    """Batch, exports and (with a key) the idempotency record: all in, or nothing."""
-    async with in_transaction() as connection:
+    """Batch, exports and (with a key) the idempotency record: all in, or nothing — counted
+    against the user's active exports in the same transaction, under the user's lock."""
+    async with user_limit_lock(project.user_id, ACTIVE_EXPORTS_LIMIT) as connection:
+        await check_active_exports(connection, project.user_id, len(asked.moment_ids), svc.settings)
         batch = await Batch.create(
             id=new_id("bat"), user_id=project.user_id, project=project, using_db=connection
         )
@@ -155,12 +162,11 @@ async def create_exports(request: Request) -> Response:
             return JSONResponse(stored, status_code=202)
     asked = parse_request(body, svc.settings.max_exports_per_request)
     await _check_moments(project, asked.moment_ids)
-    await check_active_exports(user.id, len(asked.moment_ids), svc.settings)
     try:
         exports, answer = await _write_batch(
             svc, project, asked, None if key is None else (key, fingerprint)
         )
-    except IntegrityError:
+    except (IntegrityError, TooManyActiveExports):
         if key is None:
             raise
         stored = await idempotency.replay(user.id, key, fingerprint)  # a twin won the race
@@ -234,23 +240,26 @@ async def retry_export(request: Request) -> Response:
             f"only failed or cancelled exports can be retried, not {export.status}",
             code="export_not_retryable",
         )
-    await check_active_exports(export.user_id, 1, svc.settings)
     attempt = export.attempt + 1
     await clear_cancel(svc.redis, export.id)
-    updated = await Export.filter(
-        id=export.id, status__in=retryable, attempt=export.attempt
-    ).update(
-        status=ExportStatus.QUEUED,
-        attempt=attempt,
-        progress=0.0,
-        chunks_done=0,
-        eta_s=None,
-        speed=None,
-        error_code=None,
-        error_message=None,
-        started_at=None,
-        finished_at=None,
-    )
+    async with user_limit_lock(export.user_id, ACTIVE_EXPORTS_LIMIT) as connection:
+        await check_active_exports(connection, export.user_id, 1, svc.settings)
+        updated = (
+            await Export.filter(id=export.id, status__in=retryable, attempt=export.attempt)
+            .using_db(connection)
+            .update(
+                status=ExportStatus.QUEUED,
+                attempt=attempt,
+                progress=0.0,
+                chunks_done=0,
+                eta_s=None,
+                speed=None,
+                error_code=None,
+                error_message=None,
+                started_at=None,
+                finished_at=None,
+            )
+        )
     if not updated:
         raise Conflict("export changed while retrying; reload it", code="export_not_retryable")
     await Batch.filter(id=export.batch_id).update(completed_notified=False)

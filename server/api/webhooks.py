@@ -11,14 +11,16 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from server.api.context import current_user, owned, services
 from server.api.fields import boolean, invalid, query_int, read_json, string
+from server.api.responses import JSONResponse
 from server.api.routing import ApiRoute, Operation, Query
 from server.auth import User
 from server.errors import Conflict, ValidationFailed
 from server.events import TERMINAL_EVENT_TYPES, Event, format_ts, new_event_id
+from server.limits import WEBHOOK_ENDPOINTS_LIMIT, check_webhook_endpoints, user_limit_lock
 from server.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -32,7 +34,6 @@ from server.webhooks.signing import new_secret
 from server.webhooks.ssrf import MAX_URL_CHARS, Resolver, UnsafeUrl, check_url, system_resolver
 from server.webhooks.views import MAX_DESCRIPTION_CHARS, delivery_json, endpoint_json
 
-MAX_WEBHOOKS_PER_USER = 20
 TEST_EVENT_TYPE = "webhook.test"
 #: Terminal events: what an endpoint gets when it does not say.
 DEFAULT_EVENTS = sorted(TERMINAL_EVENT_TYPES)
@@ -82,19 +83,17 @@ async def create_webhook(request: Request) -> Response:
     events = _events(body, DEFAULT_EVENTS)
     description = string(body, "description", default="", max_length=MAX_DESCRIPTION_CHARS)
     await _checked_url(request, url)
-    if await WebhookEndpoint.filter(user_id=user.id).count() >= MAX_WEBHOOKS_PER_USER:
-        raise ValidationFailed(
-            f"at most {MAX_WEBHOOKS_PER_USER} webhook endpoints per user",
-            code="too_many_webhooks",
+    async with user_limit_lock(user.id, WEBHOOK_ENDPOINTS_LIMIT) as connection:
+        await check_webhook_endpoints(connection, user.id)
+        endpoint = await WebhookEndpoint.create(
+            id=new_id("whk"),
+            user_id=user.id,
+            url=url,
+            description=description or "",
+            events=events,
+            secret=new_secret(),
+            using_db=connection,
         )
-    endpoint = await WebhookEndpoint.create(
-        id=new_id("whk"),
-        user_id=user.id,
-        url=url,
-        description=description or "",
-        events=events,
-        secret=new_secret(),
-    )
     return JSONResponse(endpoint_json(endpoint, secret=True), status_code=201)
 
 
