@@ -4,6 +4,10 @@ Two setups, never mixed: HS256 with ``REELAY_JWT_SECRET`` (development, `reelay 
 RS256/ES256 keys from ``REELAY_JWKS_URL`` (hosted identity providers). The token's ``alg``
 must be the one its key is for; ``alg: none``, HS256 under JWKS (key confusion) and every
 other algorithm are refused before any signature check.
+
+The ``sub`` becomes ``user_id`` in every row, so a subject no row can hold (longer than
+``MAX_USER_ID_CHARS``, a NUL, a lone surrogate) is refused here, the one place tokens are
+verified for HTTP and WebSocket alike, rather than failing later in the database.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from typing import Any
 import jwt
 
 from server.jwks import JwksCache, KeysUnavailable, SigningKey
+from server.models import MAX_USER_ID_CHARS
 from server.settings import Settings
+from server.text import is_valid_text
 
 ALGORITHM = "HS256"
 #: Clock skew tolerated between the token issuer and us, in seconds.
@@ -42,10 +48,29 @@ class AuthError(Exception):
         self.message = message
 
 
+class InvalidSubject(AuthError):
+    """A valid token whose ``sub`` cannot be a user id here (→ 401 ``invalid_subject``)."""
+
+    code = "invalid_subject"
+
+
 class AuthUnavailable(AuthError):
     """The identity provider's keys cannot be fetched, so no verdict either way (→ 503)."""
 
     code = "auth_unavailable"
+
+
+def subject_problem(sub: str) -> str | None:
+    """Why a non-empty ``sub`` cannot be a user id, or None when it can: at most
+    ``MAX_USER_ID_CHARS`` characters of valid Unicode without NUL."""
+    if len(sub) > MAX_USER_ID_CHARS:
+        return (
+            f"token subject (sub) is {len(sub)} characters long; "
+            f"at most {MAX_USER_ID_CHARS} are accepted"
+        )
+    if "\x00" in sub or not is_valid_text(sub):
+        return "token subject (sub) is not valid Unicode text"
+    return None
 
 
 def issue_token(
@@ -57,7 +82,13 @@ def issue_token(
     audience: str | None = None,
     now: float | None = None,
 ) -> str:
-    """An HS256 token for ``user_id`` valid ``ttl_s`` seconds from ``now`` (default: now)."""
+    """An HS256 token for ``user_id`` valid ``ttl_s`` seconds from ``now`` (default: now).
+
+    Raises ValueError for a user id that verification would refuse (``subject_problem``).
+    """
+    problem = subject_problem(user_id) if user_id else "token has no subject"
+    if problem is not None:
+        raise ValueError(problem)
     issued_at = int(time.time() if now is None else now)
     claims: dict[str, Any] = {"sub": user_id, "iat": issued_at, "exp": issued_at + ttl_s}
     if issuer:
@@ -149,4 +180,7 @@ class TokenVerifier:
         sub = claims["sub"]
         if not isinstance(sub, str) or not sub:
             raise AuthError("token has no subject")
+        problem = subject_problem(sub)
+        if problem is not None:
+            raise InvalidSubject(problem)
         return claims

@@ -13,6 +13,10 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
+#: Longest user id (a token's ``sub``) a row can hold; longer identities are refused when
+#: the token is verified (``server.auth``), so no query ever meets one.
+MAX_USER_ID_CHARS = 255
+
 
 def new_id(prefix: str) -> str:
     """An opaque, URL-safe, unguessable ID such as ``exp_3kT9…``."""
@@ -44,7 +48,7 @@ class Project(Model):
     """A source video uploaded by one user."""
 
     id = fields.CharField(pk=True, max_length=40)
-    user_id = fields.CharField(max_length=255, db_index=True)
+    user_id = fields.CharField(max_length=MAX_USER_ID_CHARS, db_index=True)
     name = fields.CharField(max_length=255)
     source_key = fields.CharField(max_length=512)
     duration_s = fields.FloatField()
@@ -66,7 +70,7 @@ class Moment(Model):
     """A time range of a project's source, with optional captions in source time."""
 
     id = fields.CharField(pk=True, max_length=40)
-    user_id = fields.CharField(max_length=255, db_index=True)
+    user_id = fields.CharField(max_length=MAX_USER_ID_CHARS, db_index=True)
     project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
         "models.Project", related_name="moments", on_delete=fields.CASCADE
     )
@@ -88,7 +92,7 @@ class Batch(Model):
     """The exports asked for by one POST /exports; completes when all of them end."""
 
     id = fields.CharField(pk=True, max_length=40)
-    user_id = fields.CharField(max_length=255, db_index=True)
+    user_id = fields.CharField(max_length=MAX_USER_ID_CHARS, db_index=True)
     project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
         "models.Project", related_name="batches", on_delete=fields.CASCADE
     )
@@ -105,7 +109,7 @@ class Export(Model):
     """One rendered clip of one moment at one aspect/resolution, and its progress."""
 
     id = fields.CharField(pk=True, max_length=40)
-    user_id = fields.CharField(max_length=255, db_index=True)
+    user_id = fields.CharField(max_length=MAX_USER_ID_CHARS, db_index=True)
     project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
         "models.Project", related_name="exports", on_delete=fields.CASCADE
     )
@@ -175,7 +179,7 @@ class IdempotencyRecord(Model):
     """A stored answer to POST /exports under an ``Idempotency-Key``, kept 24 h."""
 
     id = fields.IntField(pk=True)
-    user_id = fields.CharField(max_length=255)
+    user_id = fields.CharField(max_length=MAX_USER_ID_CHARS)
     key = fields.CharField(max_length=255)
     request_hash = fields.CharField(max_length=64)
     response: fields.JSONField[dict[str, Any]] = fields.JSONField()
@@ -196,7 +200,7 @@ class WebhookEndpoint(Model):
     """A URL one user wants events POSTed to, signed with its own secret."""
 
     id = fields.CharField(pk=True, max_length=40)
-    user_id = fields.CharField(max_length=255, db_index=True)
+    user_id = fields.CharField(max_length=MAX_USER_ID_CHARS, db_index=True)
     url = fields.CharField(max_length=2048)
     description = fields.CharField(max_length=255, default="")
     events: fields.JSONField[list[str]] = fields.JSONField(default=list)
@@ -214,7 +218,7 @@ class WebhookDelivery(Model):
     """One event on its way to one endpoint; the same body and ``webhook-id`` every attempt."""
 
     id = fields.CharField(pk=True, max_length=40)
-    user_id = fields.CharField(max_length=255, db_index=True)
+    user_id = fields.CharField(max_length=MAX_USER_ID_CHARS, db_index=True)
     endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
         "models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
     )

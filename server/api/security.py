@@ -27,7 +27,7 @@ class BearerAuthMiddleware:
         verifier: TokenVerifier = scope["app"].state.services.verifier
         header = Headers(scope=scope).get("authorization", "")
         scheme, _, token = header.partition(" ")
-        problem = None
+        problem, code = None, "unauthorized"
         if scheme.lower() != "bearer" or not token.strip():
             problem = "missing bearer token"
         else:
@@ -38,11 +38,9 @@ class BearerAuthMiddleware:
                 await response(scope, receive, send)
                 return
             except AuthError as exc:
-                problem = str(exc) or "invalid token"
+                problem, code = str(exc) or "invalid token", exc.code
         if problem is not None:
-            response = error_response(
-                401, "unauthorized", problem, headers={"WWW-Authenticate": "Bearer"}
-            )
+            response = error_response(401, code, problem, headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
