@@ -13,12 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import av
 from dramatiq.middleware import CurrentMessage
 
 from server.cancellation import is_cancel_requested
 from server.logs import export_id_var
 from server.models import Export, ExportStatus
 from workers.lifecycle import announce_end, mark_cancelled, mark_failed
+from workers.render import media_error
 from workers.render.errors import RenderCancelled, RenderError
 from workers.runtime import WorkerRuntime, current_runtime
 
@@ -84,9 +86,13 @@ def export_step(fn: Callable[..., None]) -> Callable[..., None]:
         except RenderCancelled:
             remove_work_dir(rt, export_id)
             rt.run(mark_cancelled(rt, export))
-        except RenderError as exc:
+        except (RenderError, av.FFmpegError) as raised:
+            exc = raised if isinstance(raised, RenderError) else media_error(raised, "rendering")
             if exc.transient and _retries_so_far() < MAX_RETRIES:
                 raise
+            detail = raised if exc is not raised else raised.__cause__
+            if detail is not None:  # libav's own words: for operators, never for users
+                logger.warning("%s of export %s: %s (%r)", fn.__name__, export_id, exc, detail)
             remove_work_dir(rt, export_id)
             rt.run(mark_failed(rt, export, exc.code, exc.message))
         except Exception:

@@ -6,18 +6,21 @@ Workers call ``probe`` → ``plan_render`` → ``render_audio`` + ``render_chunk
 
 from __future__ import annotations
 
+from ._av import media_error
 from .audio import render_audio
 from .engine import render
 from .errors import (
     InvalidRenderSpec,
     MomentOutOfRange,
+    MomentTooShort,
     NotAVideo,
+    OutputTooLarge,
     RenderCancelled,
     RenderError,
     UnsupportedCodec,
 )
 from .join import join_chunks
-from .plan import output_size, plan_render
+from .plan import check_output_size, moment_frames, output_size, output_size_for, plan_render
 from .probe import probe
 from .progress import ProgressTracker
 from .spec import (
@@ -25,6 +28,7 @@ from .spec import (
     CancelCheck,
     Caption,
     ChunkPlan,
+    OutputBounds,
     OutputInfo,
     Progress,
     ProgressCallback,
@@ -41,8 +45,11 @@ __all__ = [
     "ChunkPlan",
     "InvalidRenderSpec",
     "MomentOutOfRange",
+    "MomentTooShort",
     "NotAVideo",
+    "OutputBounds",
     "OutputInfo",
+    "OutputTooLarge",
     "Progress",
     "ProgressCallback",
     "ProgressTracker",
@@ -52,9 +59,13 @@ __all__ = [
     "RenderSpec",
     "SourceInfo",
     "UnsupportedCodec",
+    "check_output_size",
     "is_chunk_complete",
     "join_chunks",
+    "media_error",
+    "moment_frames",
     "output_size",
+    "output_size_for",
     "plan_render",
     "probe",
     "render",

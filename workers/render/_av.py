@@ -1,7 +1,13 @@
-"""Opening media with PyAV while turning its exceptions into ours at the boundary."""
+"""Opening media with PyAV while turning its exceptions into ours at the boundary.
+
+libav's own words ("Invalid argument", "Generic error in an external library: avcodec_open2
+…") mean nothing to the people who asked for a clip, so they never become a RenderError's
+message: that is a sentence of ours, and the libav error stays on ``__cause__`` for the log.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +16,9 @@ import av
 import av.container
 
 from .errors import NotAVideo, RenderError
+
+#: OS errors that say this machine ran short (disk, memory), not that the input is bad.
+_RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.ENOMEM, errno.EMFILE, errno.EIO})
 
 
 def open_input(path: str) -> av.container.InputContainer:
@@ -24,12 +33,35 @@ def open_input(path: str) -> av.container.InputContainer:
         raise NotAVideo(f"{os.path.basename(path)} is not a readable media file") from exc
 
 
+def media_error(exc: BaseException, what: str, *, code: str = "render_failed") -> RenderError:
+    """Our error for a libav, PyAV or file-system failure met while doing ``what``.
+
+    A machine running out of disk or memory is ``transient`` (worth retrying elsewhere);
+    anything libav refused is not, and is reported with ``code`` in plain words.
+    """
+    if isinstance(exc, OSError) and not isinstance(exc, av.FFmpegError):
+        if exc.errno in _RESOURCE_ERRNOS:
+            return RenderError(
+                f"{what} failed: the worker ran out of disk space or memory; it will be retried",
+                code=code,
+                transient=True,
+            )
+        return RenderError(f"{what} failed: a working file could not be read or written", code=code)
+    if code == "not_a_video":
+        return RenderError(f"{what} failed: the file is damaged or not a video", code=code)
+    return RenderError(
+        f"{what} failed: the media library could not process this clip; "
+        "retry it, or re-encode the source if it fails again",
+        code=code,
+    )
+
+
 @contextmanager
-def ffmpeg_errors(what: str) -> Iterator[None]:
-    """Re-raise any FFmpeg or file-system failure inside the block as ``render_failed``."""
+def ffmpeg_errors(what: str, *, code: str = "render_failed") -> Iterator[None]:
+    """Re-raise any FFmpeg, PyAV or file-system failure inside the block as ``media_error``."""
     try:
         yield
     except RenderError:
         raise
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise RenderError(f"{what} failed: {exc}") from exc
+        raise media_error(exc, what, code=code) from exc

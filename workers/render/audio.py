@@ -43,7 +43,7 @@ def render_audio(
     with open_input(src_path) as container:
         if not container.streams.audio:
             return None
-        with atomic_path(out_path) as temp, ffmpeg_errors("encoding audio"):
+        with ffmpeg_errors("encoding audio"), atomic_path(out_path) as temp:
             stream = container.streams.audio[0]
             layout = "mono" if stream.codec_context.channels == 1 else "stereo"
             with av.open(temp, "w", format="mp4") as output:

@@ -93,6 +93,6 @@ class EncoderThread:
                 picture.pts = pts
                 picture.time_base = time_base
                 self._output.mux(self._stream.encode(picture))
-        except (av.FFmpegError, OSError, ValueError) as exc:
+        except Exception as exc:  # any failure is re-raised in the submitting thread
             self._error = exc
             self._stop.set()

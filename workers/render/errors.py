@@ -12,11 +12,15 @@ class RenderError(Exception):
     code: str = "render_failed"
     transient: bool = False
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, transient: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        if transient is not None:
+            self.transient = transient
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
@@ -38,6 +42,18 @@ class MomentOutOfRange(RenderError):
     """The requested time range is empty or lies (partly) outside the source."""
 
     code = "moment_out_of_range"
+
+
+class MomentTooShort(MomentOutOfRange):
+    """The moment holds no whole output frame once its ends are snapped to frames."""
+
+    code = "moment_too_short"
+
+
+class OutputTooLarge(RenderError):
+    """The output picture would be larger than the encoder (or the service) accepts."""
+
+    code = "output_too_large"
 
 
 class InvalidRenderSpec(RenderError):

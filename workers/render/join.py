@@ -32,8 +32,8 @@ def join_chunks(
         if not is_chunk_complete(path, chunk):
             raise RenderError(f"chunk {chunk.index} is missing or incomplete")
     with (
-        atomic_path(out_path) as temp,
         ffmpeg_errors("joining chunks"),
+        atomic_path(out_path) as temp,
         av.open(temp, "w", format="mp4", options={"movflags": "+faststart"}) as output,
     ):
         _mux(plan, chunk_paths, audio_path, output)

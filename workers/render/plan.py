@@ -7,12 +7,13 @@ import itertools
 import math
 from fractions import Fraction
 
-from .errors import InvalidRenderSpec, MomentOutOfRange
+from .errors import InvalidRenderSpec, MomentOutOfRange, MomentTooShort, OutputTooLarge
 from .spec import (
     ASPECT_RATIOS,
     OUTPUT_SIZES,
     RESOLUTIONS,
     ChunkPlan,
+    OutputBounds,
     RenderPlan,
     RenderSpec,
     SourceInfo,
@@ -37,23 +38,59 @@ END_TOLERANCE_S = 0.05
 #: run a few frames ahead of presentation times when B-frames are used.
 KEYFRAME_MARGIN_S = 0.1
 _SHORT_SIDE = {"720p": 720, "1080p": 1080}
+#: What the encoder itself opens; the service may pass tighter bounds (its settings).
+ENCODER_BOUNDS = OutputBounds()
 
 
 def output_size(source: SourceInfo, aspect_ratio: str, resolution: str) -> tuple[int, int]:
-    """(width, height) from the API.md table; "original" keeps the display aspect, short side
-    720/1080, both sides even."""
+    """(width, height) of the output for a probed source; see ``output_size_for``."""
+    return output_size_for(source.width, source.height, aspect_ratio, resolution)
+
+
+def output_size_for(width: int, height: int, aspect_ratio: str, resolution: str) -> tuple[int, int]:
+    """(width, height) from the API.md table for a source of ``width``×``height`` display
+    pixels; "original" keeps the display aspect, short side 720/1080, both sides even."""
     if resolution not in RESOLUTIONS:
         raise InvalidRenderSpec(f"resolution must be one of {', '.join(RESOLUTIONS)}")
     if aspect_ratio not in ASPECT_RATIOS:
         raise InvalidRenderSpec(f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)}")
     if aspect_ratio != "original":
         return OUTPUT_SIZES[(aspect_ratio, resolution)]
-    if source.width <= 0 or source.height <= 0:
+    if width <= 0 or height <= 0:
         raise InvalidRenderSpec("the source has no usable frame size")
     short = _SHORT_SIDE[resolution]
-    if source.width >= source.height:
-        return _even(short * source.width / source.height), short
-    return short, _even(short * source.height / source.width)
+    if width >= height:
+        return _even(short * width / height), short
+    return short, _even(short * height / width)
+
+
+def check_output_size(width: int, height: int, bounds: OutputBounds = ENCODER_BOUNDS) -> None:
+    """Raise OutputTooLarge, naming the size and the limit, when ``width``×``height`` is past
+    ``bounds`` (by default: what the encoder opens), so it never fails inside libav."""
+    if width > bounds.max_width or height > bounds.max_height:
+        raise OutputTooLarge(
+            f"the output would be {width}×{height} pixels; the limit is "
+            f"{bounds.max_width}×{bounds.max_height} — choose a fixed aspect ratio "
+            "(9:16, 1:1, 4:5 or 16:9) or a lower resolution"
+        )
+    if width * height > bounds.max_pixels:
+        raise OutputTooLarge(
+            f"the output would be {width}×{height} = {width * height} pixels; the limit is "
+            f"{bounds.max_pixels} pixels — choose a fixed aspect ratio or a lower resolution"
+        )
+
+
+def moment_frames(start_s: float, end_s: float, source_fps: float) -> int:
+    """Output frames of the moment [start_s, end_s) at the output rate of a ``source_fps``
+    source; raises MomentTooShort when that rounds to none (the moment is under a frame)."""
+    rate = output_rate(source_fps)
+    frames = round((end_s - start_s) * rate)
+    if frames < 1:
+        raise MomentTooShort(
+            f"the moment lasts {end_s - start_s:.4f} s, less than one frame of the source "
+            f"({float(1 / rate):.4f} s at {float(rate):.3f} fps)"
+        )
+    return frames
 
 
 def output_rate(source_fps: float) -> Fraction:
@@ -72,12 +109,13 @@ def plan_render(source: SourceInfo, spec: RenderSpec) -> RenderPlan:
     """Validate ``spec`` against ``source`` and split the moment into ~``chunk_s`` chunks.
 
     Chunk edges fall on output frames, so chunks rendered apart join into one continuous
-    timeline. Raises MomentOutOfRange or InvalidRenderSpec.
+    timeline. Raises MomentOutOfRange (MomentTooShort), OutputTooLarge or InvalidRenderSpec.
     """
     _validate(source, spec)
     width, height = output_size(source, spec.aspect_ratio, spec.resolution)
+    check_output_size(width, height)
     rate = output_rate(source.fps)
-    total = max(1, round((spec.end_s - spec.start_s) * rate))
+    total = moment_frames(spec.start_s, spec.end_s, source.fps)
     edges = _chunk_edges(source, spec, rate, total)
     chunks = []
     for index, (first, end) in enumerate(itertools.pairwise(edges)):
@@ -150,8 +188,6 @@ def _validate(source: SourceInfo, spec: RenderSpec) -> None:
         raise MomentOutOfRange(
             f"the moment ends at {spec.end_s:.3f} s but the source lasts {source.duration_s:.3f} s"
         )
-    if (spec.end_s - spec.start_s) * output_rate(source.fps) < 0.5:
-        raise MomentOutOfRange("the moment is shorter than one frame")
     if not 0.0 <= spec.focus_x <= 1.0:
         raise InvalidRenderSpec("focus_x must be between 0 and 1")
     if spec.chunk_s <= 0:

@@ -8,7 +8,7 @@ from fractions import Fraction
 import av
 import av.container
 
-from ._av import open_input
+from ._av import ffmpeg_errors, open_input
 from .errors import NotAVideo, UnsupportedCodec
 from .spec import SourceInfo
 
@@ -17,10 +17,11 @@ def probe(path: str) -> SourceInfo:
     """Describe ``path``, decoding one frame so that undecodable video fails here, not mid-render.
 
     Raises NotAVideo for empty/corrupt files or files without video, UnsupportedCodec when the
-    video codec has no decoder in this build.
+    video or audio codec has no decoder in this build, RenderError("not_a_video") for any
+    other libav failure while reading.
     """
     name = os.path.basename(path)
-    with open_input(path) as container:
+    with open_input(path) as container, ffmpeg_errors("reading the source", code="not_a_video"):
         video = next((s for s in container.streams.video if not _is_cover_art(s)), None)
         if video is None:
             raise NotAVideo(f"{name} has no video stream")
@@ -37,6 +38,8 @@ def probe(path: str) -> SourceInfo:
         if rotation in (90, 270):
             display_w, display_h = display_h, display_w
         audio = container.streams.audio[0] if container.streams.audio else None
+        if audio is not None and (audio.codec_context is None or not audio.codec_context.name):
+            raise UnsupportedCodec(f"{name}: its audio codec is not supported")
         return SourceInfo(
             duration_s=_duration(container, video),
             width=display_w,
@@ -74,7 +77,7 @@ def _first_frame(
         for frame in container.decode(video):
             return frame
     except av.FFmpegError as exc:
-        raise NotAVideo(f"{name}: video cannot be decoded ({exc})") from exc
+        raise NotAVideo(f"{name}: its video cannot be decoded") from exc
     raise NotAVideo(f"{name} holds no video frames")
 
 

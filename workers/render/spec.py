@@ -28,6 +28,26 @@ OUTPUT_SIZES: dict[tuple[str, str], tuple[int, int]] = {
     ("16:9", "1080p"): (1920, 1080),
 }
 
+#: libx264 refuses to open for a side longer than this (avcodec_open2 fails; measured).
+ENCODER_MAX_SIDE = 16384
+
+
+@dataclass(frozen=True)
+class OutputBounds:
+    """The largest output picture allowed; the defaults are what the encoder itself opens."""
+
+    max_width: int = ENCODER_MAX_SIDE
+    max_height: int = ENCODER_MAX_SIDE
+    max_pixels: int = ENCODER_MAX_SIDE * ENCODER_MAX_SIDE
+
+    def within_encoder(self) -> OutputBounds:
+        """These bounds, never looser than what the encoder opens."""
+        return OutputBounds(
+            min(self.max_width, ENCODER_MAX_SIDE),
+            min(self.max_height, ENCODER_MAX_SIDE),
+            min(self.max_pixels, ENCODER_MAX_SIDE * ENCODER_MAX_SIDE),
+        )
+
 
 @dataclass(frozen=True)
 class Caption:

@@ -79,8 +79,8 @@ def render_chunk(
     source = probe(src_path)
     poller = CancelPoller(should_cancel)
     with (
-        atomic_path(out_path) as temp,
         ffmpeg_errors("encoding video"),
+        atomic_path(out_path) as temp,
         open_input(src_path) as container,
         av.open(temp, "w", format="mp4") as output,
     ):
