@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import redis.asyncio
 
 from server.models import Project, WebhookEndpoint, new_id
 from server.queue import Enqueuer
 from server.webhooks.signing import new_secret
+from server.webhooks.slots import DeliverySlots
 from tests.webhooks.receiver import Receiver, start_receiver
 
 
@@ -45,9 +47,16 @@ def enqueuer() -> RecordingEnqueuer:
 
 
 @pytest.fixture
+def slots(redis_client: redis.asyncio.Redis) -> DeliverySlots:
+    """The delivery caps on the test Redis, roomy enough never to bind unless a test says."""
+    return DeliverySlots(redis_client, per_endpoint=4, per_user=16, lease_s=30.0)
+
+
+@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     running = start_receiver()
     yield running
+    running.open_gate()
     running.server.shutdown()
     running.server.server_close()
 

@@ -1,18 +1,24 @@
 """A real webhook receiver on 127.0.0.1: answers from a script and keeps what it got.
 
 ``http.server`` in a thread, so both async tests and subprocess stacks can POST to it.
+``close_gate`` makes it hold every request unanswered until ``open_gate`` (a receiver that
+hangs); it counts requests in flight, now and at the peak, in total and per path.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook
+
+#: A held request is answered after this long even if the gate stays closed, so a test
+#: that fails mid-way never leaves threads hanging for ever.
+MAX_HOLD_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,14 @@ class Receiver:
     script: deque[Reply] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    gate: threading.Event = field(default_factory=threading.Event)
+    in_flight: Counter[str] = field(default_factory=Counter)
+    peak: Counter[str] = field(default_factory=Counter)
+    peak_total: int = 0
+    answered: int = 0
+
+    def __post_init__(self) -> None:
+        self.gate.set()
 
     @property
     def url(self) -> str:
@@ -59,6 +73,29 @@ class Receiver:
         with self.lock:
             self.received.append(item)
 
+    def close_gate(self) -> None:
+        """Hold every request from now on, unanswered, until ``open_gate``."""
+        self.gate.clear()
+
+    def open_gate(self) -> None:
+        self.gate.set()
+
+    def held(self) -> int:
+        """Requests in flight now (received, not yet answered)."""
+        with self.lock:
+            return sum(self.in_flight.values())
+
+    def enter(self, path: str) -> None:
+        with self.lock:
+            self.in_flight[path] += 1
+            self.peak[path] = max(self.peak[path], self.in_flight[path])
+            self.peak_total = max(self.peak_total, sum(self.in_flight.values()))
+
+    def leave(self, path: str, answered: bool) -> None:
+        with self.lock:
+            self.in_flight[path] -= 1
+            self.answered += answered
+
     def wait_for(self, count: int, timeout_s: float = 30.0) -> list[Received]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -68,6 +105,15 @@ class Receiver:
             time.sleep(0.05)
         raise AssertionError(f"receiver got {len(self.received)} requests, wanted {count}")
 
+    def wait_until(self, check: Any, what: str, timeout_s: float = 60.0) -> None:
+        """Poll ``check()`` until it is true; fail naming ``what`` after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if check():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
+
 
 def _handler(receiver_box: list[Receiver]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -76,19 +122,25 @@ def _handler(receiver_box: list[Receiver]) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
             headers = {k.lower(): v for k, v in self.headers.items()}
-            receiver.record(Received(self.path, headers, body))
-            reply = receiver.next_reply()
-            if reply.delay_s:
-                time.sleep(reply.delay_s)
+            receiver.enter(self.path)
+            answered = False
             try:
+                receiver.record(Received(self.path, headers, body))
+                receiver.gate.wait(MAX_HOLD_S)
+                reply = receiver.next_reply()
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
                 self.send_response(reply.status)
                 for name, value in reply.headers:
                     self.send_header(name, value)
                 self.send_header("content-length", str(len(reply.body)))
                 self.end_headers()
                 self.wfile.write(reply.body)
+                answered = True
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the sender gave up waiting (a timeout test): nobody reads this
+            finally:
+                receiver.leave(self.path, answered)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

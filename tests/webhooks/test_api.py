@@ -15,6 +15,7 @@ import redis.asyncio
 from server.models import DeliveryStatus, WebhookDelivery
 from server.notifications import fan_out
 from server.webhooks.delivery import attempt_delivery
+from server.webhooks.slots import DeliverySlots
 from tests.api.conftest import Api, running_api
 from tests.api.helpers import assert_error
 from tests.conftest import SettingsFactory
@@ -152,7 +153,10 @@ async def test_the_test_event_is_queued_not_sent_in_the_request(api: Api) -> Non
 
 
 async def test_the_delivery_log_and_a_manual_retry(
-    api: Api, enqueuer: RecordingEnqueuer, receiver: Receiver
+    api: Api,
+    enqueuer: RecordingEnqueuer,
+    receiver: Receiver,
+    slots: DeliverySlots,
 ) -> None:
     receiver.reply(Reply(500, body=b"nope"))
     created = await register(api, receiver.url)
@@ -160,7 +164,7 @@ async def test_the_delivery_log_and_a_manual_retry(
     event = completed_event(project.id)
     [delivery_id] = await fan_out(enqueuer, event)
     config = api.settings
-    await attempt_delivery(config, enqueuer, delivery_id, 1)
+    await attempt_delivery(config, enqueuer, slots, delivery_id, 1)
     log_url = f"/api/webhooks/{created['id']}/deliveries"
     [pending] = (await api.alice.get(log_url)).json()["deliveries"]
     assert pending["status"] == "pending" and pending["event_id"] == event.id
@@ -173,7 +177,7 @@ async def test_the_delivery_log_and_a_manual_retry(
     assert retried.status_code == 202 and retried.json()["status"] == "pending"
     [message] = await api.queued_messages("webhooks")
     assert message["args"] == [delivery_id, 2, True]
-    await attempt_delivery(config, enqueuer, delivery_id, 2, manual=True)
+    await attempt_delivery(config, enqueuer, slots, delivery_id, 2, manual=True)
     [done] = (await api.alice.get(log_url)).json()["deliveries"]
     assert done["status"] == "succeeded" and done["attempt_count"] == 2
     assert [(a["number"], a["manual"], a["success"]) for a in done["attempts"]] == [

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from server.queue import ACTOR_QUEUES
+from server.queue import ACTOR_QUEUES, NOTIFICATION_QUEUES, RENDER_QUEUES
 from server.settings import Settings, SettingsError, load_settings
 from server.webhooks.delivery import retry_delay_s
 from tests.conftest import SettingsFactory
-from workers.broker import setup_broker
+from workers.broker import setup_broker, setup_notifier_broker
 
 
 def test_defaults_are_the_contracts_schedule() -> None:
@@ -50,11 +50,47 @@ def test_the_schedule_gives_seven_retries_then_stops() -> None:
     assert delays == [5, 300, 1800, 7200, 18000, 36000, 36000, None]
 
 
-def test_the_worker_broker_declares_the_notification_actors(settings: SettingsFactory) -> None:
-    broker = setup_broker(settings())
+def test_render_workers_and_notifiers_declare_only_their_own_actors(
+    settings: SettingsFactory,
+) -> None:
+    """A render process cannot take notification work, nor a notifier rendering work."""
+    notifier = setup_notifier_broker(settings())
+    render = setup_broker(settings())
     try:
-        for name in ("dispatch_event", "deliver_webhook", "send_export_email"):
-            actor = broker.get_actor(name)
-            assert actor.queue_name == ACTOR_QUEUES[name] == "webhooks"
+        expected = {"dispatch_event": "webhooks", "deliver_webhook": "webhooks"}
+        expected["send_export_email"] = "email"
+        for name, queue in expected.items():
+            assert notifier.get_actor(name).queue_name == ACTOR_QUEUES[name] == queue
+            assert queue in NOTIFICATION_QUEUES and queue not in RENDER_QUEUES
+        assert set(notifier.get_declared_queues()) == set(NOTIFICATION_QUEUES)
+        assert set(render.get_declared_queues()) == set(RENDER_QUEUES)
     finally:
-        broker.close()
+        notifier.close()
+        render.close()
+
+
+def test_the_caps_are_settings() -> None:
+    defaults = load_settings({})
+    assert defaults.webhook_max_in_flight_per_endpoint == 4
+    assert defaults.webhook_max_in_flight_per_user == 16
+    custom = load_settings(
+        {
+            "REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT": "2",
+            "REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_USER": "3",
+            "REELAY_NOTIFIER_THREADS": "8",
+        }
+    )
+    assert (
+        custom.webhook_max_in_flight_per_endpoint,
+        custom.webhook_max_in_flight_per_user,
+        custom.notifier_threads,
+    ) == (2, 3, 8)
+    with pytest.raises(SettingsError, match="REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_USER"):
+        load_settings({"REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_USER": "0"})
+
+
+def test_reelay_worker_refuses_the_notification_queues() -> None:
+    from server.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["worker", "--queues", "webhooks"])

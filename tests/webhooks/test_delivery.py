@@ -24,6 +24,7 @@ from server.notifications import fan_out, notify
 from server.queue import Enqueuer, make_broker
 from server.webhooks.delivery import attempt_delivery
 from server.webhooks.post import SNIPPET_BYTES
+from server.webhooks.slots import DeliverySlots
 from tests.conftest import SettingsFactory
 from tests.webhooks.conftest import RecordingEnqueuer, make_endpoint, make_project
 from tests.webhooks.receiver import Receiver, Reply
@@ -59,13 +60,17 @@ async def attempts_of(delivery: WebhookDelivery) -> list[WebhookAttempt]:
 
 
 async def test_delivery_is_the_event_json_signed_per_standard_webhooks(
-    db: str, settings: SettingsFactory, enqueuer: RecordingEnqueuer, receiver: Receiver
+    db: str,
+    settings: SettingsFactory,
+    enqueuer: RecordingEnqueuer,
+    receiver: Receiver,
+    slots: DeliverySlots,
 ) -> None:
     endpoint, delivery, event = await delivery_for(enqueuer, receiver.url)
     assert [(s.args, s.delay_ms) for s in enqueuer.of("deliver_webhook")] == [
         ((delivery.id, 1, False), None)
     ]
-    outcome = await attempt_delivery(settings(), enqueuer, delivery.id, 1)
+    outcome = await attempt_delivery(settings(), enqueuer, slots, delivery.id, 1)
     assert outcome is not None and outcome.success and outcome.status_code == 200
     [got] = receiver.received
     assert got.body.decode() == event.to_json()
@@ -77,19 +82,25 @@ async def test_delivery_is_the_event_json_signed_per_standard_webhooks(
 
 
 async def test_a_500_then_success_keeps_the_webhook_id_and_logs_both_attempts(
-    db: str, settings: SettingsFactory, enqueuer: RecordingEnqueuer, receiver: Receiver
+    db: str,
+    settings: SettingsFactory,
+    enqueuer: RecordingEnqueuer,
+    receiver: Receiver,
+    slots: DeliverySlots,
 ) -> None:
     receiver.reply(Reply(500, body=b"database down"))
     config = settings(webhook_retry_schedule_s=SCHEDULE)
     endpoint, delivery, event = await delivery_for(enqueuer, receiver.url)
-    first = await attempt_delivery(config, enqueuer, delivery.id, 1)
+    first = await attempt_delivery(config, enqueuer, slots, delivery.id, 1)
     assert first is not None and not first.success and first.status_code == 500
     retry = enqueuer.of("deliver_webhook")[-1]
     assert retry.args == (delivery.id, 2, False) and retry.delay_ms == 5_000
     await delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.PENDING and delivery.next_attempt_at is not None
-    assert await attempt_delivery(config, enqueuer, delivery.id, 1) is None  # redelivered: no-op
-    second = await attempt_delivery(config, enqueuer, delivery.id, 2)
+    assert (
+        await attempt_delivery(config, enqueuer, slots, delivery.id, 1) is None
+    )  # redelivered: no-op
+    second = await attempt_delivery(config, enqueuer, slots, delivery.id, 2)
     assert second is not None and second.success
     first_got, second_got = receiver.received
     assert first_got.headers["webhook-id"] == second_got.headers["webhook-id"] == event.id
@@ -103,7 +114,11 @@ async def test_a_500_then_success_keeps_the_webhook_id_and_logs_both_attempts(
 
 
 async def test_retries_are_delayed_dramatiq_messages(
-    db: str, settings: SettingsFactory, receiver: Receiver, redis_client: redis.asyncio.Redis
+    db: str,
+    settings: SettingsFactory,
+    receiver: Receiver,
+    redis_client: redis.asyncio.Redis,
+    slots: DeliverySlots,
 ) -> None:
     """The next attempt waits in the broker's delay queue with its eta; no thread sleeps."""
     config = settings(webhook_retry_schedule_s=(300.0,))
@@ -114,7 +129,7 @@ async def test_retries_are_delayed_dramatiq_messages(
     await make_endpoint("alice", receiver.url)
     [delivery_id] = await fan_out(real, completed_event(project.id))
     before_ms = datetime.now(UTC).timestamp() * 1000
-    await attempt_delivery(config, real, delivery_id, 1)
+    await attempt_delivery(config, real, slots, delivery_id, 1)
     delayed = [json.loads(m) for m in await redis_client.hvals("reelay:webhooks.DQ.msgs")]
     [retry] = [m for m in delayed if m["args"][1] == 2]
     assert retry["actor_name"] == "deliver_webhook" and retry["args"][0] == delivery_id
@@ -123,11 +138,15 @@ async def test_retries_are_delayed_dramatiq_messages(
 
 
 async def test_410_gone_disables_the_endpoint_and_stops_retrying(
-    db: str, settings: SettingsFactory, enqueuer: RecordingEnqueuer, receiver: Receiver
+    db: str,
+    settings: SettingsFactory,
+    enqueuer: RecordingEnqueuer,
+    receiver: Receiver,
+    slots: DeliverySlots,
 ) -> None:
     receiver.reply(Reply(410))
     endpoint, delivery, _ = await delivery_for(enqueuer, receiver.url)
-    outcome = await attempt_delivery(settings(), enqueuer, delivery.id, 1)
+    outcome = await attempt_delivery(settings(), enqueuer, slots, delivery.id, 1)
     assert outcome is not None and outcome.gone
     await endpoint.refresh_from_db()
     await delivery.refresh_from_db()
@@ -137,11 +156,17 @@ async def test_410_gone_disables_the_endpoint_and_stops_retrying(
 
 
 async def test_a_timeout_is_a_failed_attempt(
-    db: str, settings: SettingsFactory, enqueuer: RecordingEnqueuer, receiver: Receiver
+    db: str,
+    settings: SettingsFactory,
+    enqueuer: RecordingEnqueuer,
+    receiver: Receiver,
+    slots: DeliverySlots,
 ) -> None:
     receiver.reply(Reply(200, delay_s=1.5))
     _, delivery, _ = await delivery_for(enqueuer, receiver.url)
-    outcome = await attempt_delivery(settings(webhook_timeout_s=0.3), enqueuer, delivery.id, 1)
+    outcome = await attempt_delivery(
+        settings(webhook_timeout_s=0.3), enqueuer, slots, delivery.id, 1
+    )
     assert outcome is not None and not outcome.success
     assert outcome.error == "timed out after 0.3 s" and outcome.duration_ms < 1_400
     [logged] = await attempts_of(delivery)
@@ -150,47 +175,63 @@ async def test_a_timeout_is_a_failed_attempt(
 
 
 async def test_redirects_are_not_followed(
-    db: str, settings: SettingsFactory, enqueuer: RecordingEnqueuer, receiver: Receiver
+    db: str,
+    settings: SettingsFactory,
+    enqueuer: RecordingEnqueuer,
+    receiver: Receiver,
+    slots: DeliverySlots,
 ) -> None:
     receiver.reply(Reply(307, headers=(("location", receiver.url + "/elsewhere"),)))
     _, delivery, _ = await delivery_for(enqueuer, receiver.url)
-    outcome = await attempt_delivery(settings(), enqueuer, delivery.id, 1)
+    outcome = await attempt_delivery(settings(), enqueuer, slots, delivery.id, 1)
     assert outcome is not None and not outcome.success and outcome.status_code == 307
     assert outcome.error == "redirect (307) not followed"
     assert [r.path for r in receiver.received] == ["/hook"]
 
 
 async def test_the_logged_answer_is_capped(
-    db: str, settings: SettingsFactory, enqueuer: RecordingEnqueuer, receiver: Receiver
+    db: str,
+    settings: SettingsFactory,
+    enqueuer: RecordingEnqueuer,
+    receiver: Receiver,
+    slots: DeliverySlots,
 ) -> None:
     receiver.reply(Reply(500, body=b"x" * 100_000))
     _, delivery, _ = await delivery_for(enqueuer, receiver.url)
-    await attempt_delivery(settings(), enqueuer, delivery.id, 1)
+    await attempt_delivery(settings(), enqueuer, slots, delivery.id, 1)
     [logged] = await attempts_of(delivery)
     assert logged.response_snippet == "x" * SNIPPET_BYTES
 
 
 async def test_the_schedule_ends_in_failure(
-    db: str, settings: SettingsFactory, enqueuer: RecordingEnqueuer, receiver: Receiver
+    db: str,
+    settings: SettingsFactory,
+    enqueuer: RecordingEnqueuer,
+    receiver: Receiver,
+    slots: DeliverySlots,
 ) -> None:
     receiver.reply(Reply(500), Reply(500))
     config = settings(webhook_retry_schedule_s=(0.0,))
     _, delivery, _ = await delivery_for(enqueuer, receiver.url)
-    await attempt_delivery(config, enqueuer, delivery.id, 1)
-    await attempt_delivery(config, enqueuer, delivery.id, 2)
+    await attempt_delivery(config, enqueuer, slots, delivery.id, 1)
+    await attempt_delivery(config, enqueuer, slots, delivery.id, 2)
     await delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED and delivery.attempts == 2
     assert [s.args[1] for s in enqueuer.of("deliver_webhook")] == [1, 2]
 
 
 async def test_an_endpoint_failing_for_five_days_is_disabled(
-    db: str, settings: SettingsFactory, enqueuer: RecordingEnqueuer, receiver: Receiver
+    db: str,
+    settings: SettingsFactory,
+    enqueuer: RecordingEnqueuer,
+    receiver: Receiver,
+    slots: DeliverySlots,
 ) -> None:
     receiver.reply(Reply(500))
     endpoint, delivery, _ = await delivery_for(enqueuer, receiver.url)
     since = datetime.now(UTC) - timedelta(days=5, minutes=1)
     await WebhookEndpoint.filter(id=endpoint.id).update(failing_since=since)
-    await attempt_delivery(settings(), enqueuer, delivery.id, 1)
+    await attempt_delivery(settings(), enqueuer, slots, delivery.id, 1)
     await endpoint.refresh_from_db()
     await delivery.refresh_from_db()
     assert not endpoint.enabled and endpoint.disabled_reason == "failing"
@@ -198,11 +239,15 @@ async def test_an_endpoint_failing_for_five_days_is_disabled(
 
 
 async def test_queued_attempts_to_a_disabled_endpoint_give_up_without_sending(
-    db: str, settings: SettingsFactory, enqueuer: RecordingEnqueuer, receiver: Receiver
+    db: str,
+    settings: SettingsFactory,
+    enqueuer: RecordingEnqueuer,
+    receiver: Receiver,
+    slots: DeliverySlots,
 ) -> None:
     endpoint, delivery, _ = await delivery_for(enqueuer, receiver.url)
     await WebhookEndpoint.filter(id=endpoint.id).update(enabled=False)
-    assert await attempt_delivery(settings(), enqueuer, delivery.id, 1) is None
+    assert await attempt_delivery(settings(), enqueuer, slots, delivery.id, 1) is None
     await delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED and receiver.received == []
 
@@ -292,13 +337,14 @@ async def test_manual_replay_sends_the_same_webhook_id_once(
     settings: SettingsFactory,
     enqueuer: RecordingEnqueuer,
     receiver: Receiver,
+    slots: DeliverySlots,
 ) -> None:
     receiver.reply(Reply(500), Reply(500 if manual_fails else 200))
     config = settings(webhook_retry_schedule_s=())
     _, delivery, event = await delivery_for(enqueuer, receiver.url)
-    await attempt_delivery(config, enqueuer, delivery.id, 1)
+    await attempt_delivery(config, enqueuer, slots, delivery.id, 1)
     await WebhookDelivery.filter(id=delivery.id).update(status=DeliveryStatus.PENDING)
-    outcome = await attempt_delivery(config, enqueuer, delivery.id, 2, manual=True)
+    outcome = await attempt_delivery(config, enqueuer, slots, delivery.id, 2, manual=True)
     assert outcome is not None and outcome.success is not manual_fails
     assert [r.headers["webhook-id"] for r in receiver.received] == [event.id, event.id]
     log = await attempts_of(delivery)
