@@ -20,6 +20,7 @@ from tortoise.exceptions import IntegrityError
 from server.api import idempotency
 from server.api.context import Services, current_user, owned, services
 from server.api.fields import boolean, choice, invalid, read_json, string
+from server.api.renderable import check_exportable
 from server.api.responses import JSONResponse
 from server.api.routing import ApiRoute, Operation
 from server.api.schemas import MAX_EMAIL_CHARS, MAX_ID_CHARS, export_json
@@ -162,6 +163,9 @@ async def create_exports(request: Request) -> Response:
             return JSONResponse(stored, status_code=202)
     asked = parse_request(body, svc.settings.max_exports_per_request)
     await _check_moments(project, asked.moment_ids)
+    await check_exportable(
+        project, asked.moment_ids, asked.aspect_ratio, asked.resolution, svc.settings
+    )
     try:
         exports, answer = await _write_batch(
             svc, project, asked, None if key is None else (key, fingerprint)
@@ -240,6 +244,10 @@ async def retry_export(request: Request) -> Response:
             f"only failed or cancelled exports can be retried, not {export.status}",
             code="export_not_retryable",
         )
+    project = await Project.get(id=export.project_id)
+    await check_exportable(
+        project, (export.moment_id,), export.aspect_ratio, export.resolution, svc.settings
+    )
     attempt = export.attempt + 1
     await clear_cancel(svc.redis, export.id)
     async with user_limit_lock(export.user_id, ACTIVE_EXPORTS_LIMIT) as connection:

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from server.api.context import current_user, owned, services
 from server.api.fields import invalid, number, object_list, read_json, string
+from server.api.renderable import check_moment_length
 from server.api.routing import ApiRoute, Operation
 from server.api.schemas import MAX_TITLE_CHARS, moment_json
 from server.errors import ValidationFailed
@@ -60,6 +61,7 @@ def validate_moment(body: dict[str, Any], project: Project, settings: Settings) 
         raise invalid("end_s", f"must be greater than start_s ({start_s})")
     if end_s > project.duration_s + TIME_EPSILON_S:
         raise _out_of_range(f"end_s: {end_s} is past the source's end ({project.duration_s:.3f} s)")
+    check_moment_length(project, start_s, end_s, "end_s")
     if end_s - start_s > max_moment_s + TIME_EPSILON_S:
         raise ValidationFailed(
             f"end_s: the moment is {end_s - start_s:.1f} s long; the limit is {max_moment_s:g} s",
