@@ -20,6 +20,7 @@ from starlette.types import ASGIApp
 
 from server.api import batches, events, exports, health, moments, projects, videos, webhooks
 from server.api.context import Services
+from server.api.edge_text import TextGuardMiddleware
 from server.api.openapi import openapi
 from server.api.routing import group
 from server.api.security import BearerAuthMiddleware
@@ -63,7 +64,11 @@ def _routes(static_dir: Path, metrics: Metrics) -> list[BaseRoute]:
         *group(health.routes),
         Route("/metrics", metrics_endpoint(metrics), methods=["GET"], include_in_schema=False),
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
-        Mount("/api", routes=api_routes(), middleware=[Middleware(BearerAuthMiddleware)]),
+        Mount(
+            "/api",
+            routes=api_routes(),
+            middleware=[Middleware(TextGuardMiddleware), Middleware(BearerAuthMiddleware)],
+        ),
         WebSocketRoute("/ws", websocket_endpoint),
     ]
     # Served even before the page exists: the real-time client (reelay-client.js) lives here.

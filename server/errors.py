@@ -12,8 +12,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from server.api.responses import JSONResponse
+from server.text import INVALID_TEXT_CODE, InvalidText, TooDeep
 from workers.render.errors import RenderError
 
 
@@ -99,6 +101,9 @@ HTTP_STATUS_CODES: dict[int, str] = {
 
 NOT_FOUND_MESSAGE = "no such resource"
 
+#: Code of the 400 answered for JSON nested deeper than ``server.text.MAX_JSON_DEPTH``.
+TOO_DEEP_CODE = "json_too_deep"
+
 
 def from_render_error(exc: RenderError) -> ApiError:
     """The API error for a render engine failure met while serving a request."""
@@ -130,6 +135,16 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, exc.headers)
 
 
+async def _invalid_text(request: Request, exc: Exception) -> Response:
+    """Text that is not valid Unicode (or holds a NUL) met at any edge: the client's fault."""
+    assert isinstance(exc, InvalidText)
+    return error_response(400, INVALID_TEXT_CODE, str(exc))
+
+
+async def _too_deep(request: Request, exc: Exception) -> Response:
+    return error_response(400, TOO_DEEP_CODE, str(exc))
+
+
 async def _client_gone(request: Request, exc: Exception) -> Response:
     """The client hung up mid-request; nobody reads this answer, but it is not our error."""
     return error_response(400, "client_disconnected", "the client closed the connection")
@@ -157,6 +172,8 @@ EXCEPTION_HANDLERS: dict[int | type[Exception], Handler] = {
     ApiError: _api_error,
     RenderError: _render_error,
     HTTPException: _http_exception,
+    InvalidText: _invalid_text,
+    TooDeep: _too_deep,
     ClientDisconnect: _client_gone,
     RedisConnectionError: _backend_down,
     RedisTimeoutError: _backend_down,

@@ -25,6 +25,7 @@ from typing import Any, cast
 
 import redis.asyncio
 
+from server import safe_json
 from server.settings import Settings
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -153,10 +154,9 @@ class Event:
         return asdict(self)
 
     def to_json(self) -> str:
-        """The one JSON encoding of events (compact, UTF-8, strict: NaN is refused)."""
-        return json.dumps(
-            self.to_dict(), separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        )
+        """The one JSON encoding of events: compact, valid UTF-8 text whatever ``data``
+        holds (a lone surrogate becomes U+FFFD, NaN null), so appending cannot fail."""
+        return safe_json.dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Event:

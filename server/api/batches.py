@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from server.api.context import current_user, owned
+from server.api.responses import JSONResponse
 from server.api.routing import ApiRoute, Operation
 from server.api.schemas import batch_json
 from server.models import Batch, Export

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from server.api.context import current_user, owned, services
 from server.api.fields import query_int
+from server.api.responses import JSONResponse
 from server.api.routing import ApiRoute, Operation, Query
 from server.models import Project
 from server.realtime.hub import hub_of

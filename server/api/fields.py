@@ -1,32 +1,50 @@
 """Reading request input strictly: JSON bodies, typed fields and query parameters.
 
-Malformed input is a 400; well-formed input with a wrong field is a 422 whose message
-starts with the field's name, so the page can point at it.
+Malformed input is a 400 (text that is not valid Unicode: ``invalid_text``, naming where);
+well-formed input with a wrong field is a 422 whose message starts with the field's name,
+so the page can point at it.
 """
 
 from __future__ import annotations
 
-import json
+import codecs
 import math
 from collections.abc import Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
+from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
-from server.errors import BadRequest, PayloadTooLarge, ValidationFailed
+from server.api.edge_text import check_json_strings
+from server.errors import ApiError, BadRequest, PayloadTooLarge, ValidationFailed
+from server.text import InvalidText, TooDeep, loads_checked
 
 T = TypeVar("T", bound=str)
 
 _MISSING: Any = object()
 
 
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not valid JSON")
+def is_json_media_type(content_type: str | None) -> bool:
+    """True for ``application/json`` and ``application/<anything>+json`` (parameters such
+    as ``charset=utf-8`` allowed), and for no Content-Type at all: minimal clients
+    (``curl --data-binary`` with ``-H "Content-Type:"``, scripts) still get through."""
+    if content_type is None or not content_type.strip():
+        return True
+    media_type = parse_options_header(content_type)[0].decode("latin-1")
+    kind, _, subtype = media_type.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 async def read_json(request: Request, *, max_bytes: int | None = None) -> dict[str, Any]:
-    """The body as a JSON object; 413 past ``max_bytes`` (default: the ``max_json_bytes``
-    setting; counted while reading, whatever Content-Length says), 400 if malformed."""
+    """The body as a JSON object: 415 for a non-JSON Content-Type, 413 past ``max_bytes``
+    (default: the ``max_json_bytes`` setting; counted while reading, whatever
+    Content-Length says), 400 if malformed, nested too deep or not valid text."""
+    if not is_json_media_type(request.headers.get("content-type")):
+        raise ApiError(
+            "the body must be JSON (Content-Type: application/json)",
+            code="unsupported_media_type",
+            status=415,
+        )
     if max_bytes is None:
         max_bytes = int(request.app.state.settings.max_json_bytes)
     declared = request.headers.get("content-length", "")
@@ -37,10 +55,17 @@ async def read_json(request: Request, *, max_bytes: int | None = None) -> dict[s
         body.extend(chunk)
         if len(body) > max_bytes:
             raise PayloadTooLarge(f"request body is over {max_bytes} bytes")
+    try:  # JSON is UTF-8 (RFC 8259): other bytes are not JSON at all, so malformed
+        text = bytes(body).removeprefix(codecs.BOM_UTF8).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("request body is not UTF-8 JSON", code="malformed_json") from exc
     try:
-        value = json.loads(bytes(body), parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+        value = loads_checked(text)
+    except (InvalidText, TooDeep):
+        raise  # 400 invalid_text / json_too_deep, naming where (server.errors)
+    except ValueError as exc:
         raise BadRequest("request body is not valid JSON", code="malformed_json") from exc
+    check_json_strings(value)
     if not isinstance(value, dict):
         raise ValidationFailed("body: expected a JSON object")
     return value
@@ -66,7 +91,10 @@ def number(
         raise invalid(label, "required")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise invalid(label, "must be a number")
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:  # an integer too large for a float: not a usable number either
+        result = math.inf
     if not math.isfinite(result):
         raise invalid(label, "must be a finite number")
     if minimum is not None and result < minimum:

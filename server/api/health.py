@@ -8,11 +8,12 @@ from typing import Any
 
 import redis
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from tortoise import connections
 from tortoise.exceptions import BaseORMException
 
 from server.api.context import services
+from server.api.responses import JSONResponse
 from server.api.routing import ApiRoute, Operation
 
 #: A dependency that answers slower than this counts as down.

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from server.api.context import current_user, owned, services
 from server.api.fields import invalid, number, object_list, read_json, string
 from server.api.renderable import check_moment_length
+from server.api.responses import JSONResponse
 from server.api.routing import ApiRoute, Operation
 from server.api.schemas import MAX_TITLE_CHARS, moment_json
 from server.errors import ValidationFailed

@@ -12,11 +12,11 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount
 
 from server.api import idempotency
 from server.api.context import services
+from server.api.responses import JSONResponse
 from server.api.routing import ApiPath, ApiRoute, Operation
 from server.api.schemas import COMPONENTS, request_schemas
 from server.webhooks.views import COMPONENTS as WEBHOOK_COMPONENTS

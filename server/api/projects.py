@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import IO
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from server.api.context import Services, current_user, owned, services
+from server.api.responses import JSONResponse
 from server.api.routing import ApiRoute, Operation
 from server.api.schemas import MAX_NAME_CHARS, project_json
 from server.api.uploads import ENVELOPE_BYTES, MultipartUpload

@@ -2,6 +2,7 @@
 
 python-multipart's push parser is fed from ``request.stream()``; file bytes are handed on as
 they arrive and every byte read is counted, so size limits hold whatever Content-Length says.
+Field names, values and file names must be UTF-8 without NUL (``invalid_text`` otherwise).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
+from server.api.edge_text import decoded_text
 from server.errors import ApiError, BadRequest, PayloadTooLarge
 
 #: Plain (non-file) form fields are short; a longer one is refused rather than buffered.
@@ -136,9 +138,11 @@ class MultipartUpload:
 
     def _on_headers_finished(self) -> None:
         _, options = parse_options_header(self._part.disposition)
-        self._part.name = options.get(b"name", b"").decode("utf-8", "replace")
+        self._part.name = decoded_text(options.get(b"name", b""), "form field name")
         raw_filename = options.get(b"filename")
-        self._part.filename = raw_filename.decode("utf-8", "replace") if raw_filename else None
+        self._part.filename = None
+        if raw_filename:
+            self._part.filename = decoded_text(raw_filename, f"{self._part.name}: file name")
         if self._part.name == self._file_field and not self.file_seen:
             self.file_seen = True
             self._file_open = True
@@ -158,7 +162,8 @@ class MultipartUpload:
         if self._file_open:
             self._file_open = False
         elif self._part.filename is None and self._part.name:
-            self.fields.setdefault(self._part.name, self._part.data.decode("utf-8", "replace"))
+            value = decoded_text(bytes(self._part.data), self._part.name)
+            self.fields.setdefault(self._part.name, value)
 
     def _on_end(self) -> None:
         self._ended = True
