@@ -55,6 +55,7 @@ class Settings:
     broker_heartbeat_timeout_s: float = 15.0
     sweep_interval_s: float = 15.0
     max_stall_resumes: int = 5
+    worker_redis_retry_s: float = 30.0  # workers wait out a Redis outage this long
     presign_expires_s: int = 300
     allowed_origins: tuple[str, ...] = ()  # empty → WebSocket/CORS: same origin only
     ws_auth_timeout_s: float = 10.0
@@ -203,6 +204,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         sweep_interval_s=_float(env, "REELAY_SWEEP_INTERVAL_S", defaults.sweep_interval_s),
         max_stall_resumes=_int(env, "REELAY_MAX_STALL_RESUMES", defaults.max_stall_resumes),
+        worker_redis_retry_s=_float(
+            env, "REELAY_WORKER_REDIS_RETRY_S", defaults.worker_redis_retry_s
+        ),
         allowed_origins=origins,
         ws_auth_timeout_s=_float(env, "REELAY_WS_AUTH_TIMEOUT_S", defaults.ws_auth_timeout_s),
         ws_ping_interval_s=_float(env, "REELAY_WS_PING_INTERVAL_S", defaults.ws_ping_interval_s),
@@ -250,6 +254,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"REELAY_CHUNK_S must be positive, got {settings.chunk_s}")
     if settings.max_upload_mb <= 0:
         raise SettingsError(f"REELAY_MAX_UPLOAD_MB must be positive, got {settings.max_upload_mb}")
+    if settings.worker_redis_retry_s < 0:
+        raise SettingsError(
+            f"REELAY_WORKER_REDIS_RETRY_S must not be negative, got {settings.worker_redis_retry_s}"
+        )
     for name, value in (
         ("REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", settings.webhook_max_in_flight_per_endpoint),
         ("REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_USER", settings.webhook_max_in_flight_per_user),

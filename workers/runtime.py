@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import dramatiq
 from dramatiq.asyncio import EventLoopThread
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis as AsyncRedis
@@ -23,6 +24,7 @@ from server.db import close_db, init_db
 from server.event_epochs import seq_base
 from server.events import EventLog, event_log_from_settings
 from server.queue import Enqueuer
+from server.redis_retry import OutageBackoff, async_client, ride_out_outages, sync_client
 from server.settings import Settings
 from server.storage import Storage, storage_from_settings
 
@@ -70,7 +72,10 @@ def _redis_url(settings: Settings) -> str:
 class RuntimeMiddleware(Middleware):
     """Opens the runtime before the worker takes its first message; closes it after the last.
 
-    ``before_worker_boot`` runs before any consumer thread starts and
+    Every Redis client it opens (and the broker's) waits out a Redis outage of up to
+    ``REELAY_WORKER_REDIS_RETRY_S`` (server.redis_retry), so an export in flight pauses
+    and resumes instead of failing its step. ``before_worker_boot`` runs before any
+    consumer thread starts and
     ``after_worker_shutdown`` after every worker thread has stopped, so no message ever
     sees a half-open or already-closed runtime (Dramatiq's ``after_worker_boot`` runs
     while messages are already being processed).
@@ -83,15 +88,18 @@ class RuntimeMiddleware(Middleware):
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         global _runtime
         url = _redis_url(self.settings)
+        backoff = OutageBackoff(budget_s=self.settings.worker_redis_retry_s)
+        if isinstance(broker, RedisBroker):
+            ride_out_outages(broker.client, backoff)  # the consumers and every enqueue
         loop_thread = EventLoopThread(logger)
         loop_thread.start(timeout=5.0)
-        client = AsyncRedis.from_url(url)
+        client = async_client(url, backoff)
         runtime = WorkerRuntime(
             settings=self.settings,
             storage=storage_from_settings(self.settings),
             events=event_log_from_settings(client, self.settings, seq_base=seq_base),
             redis=client,
-            sync_redis=SyncRedis.from_url(url),
+            sync_redis=sync_client(url, backoff),
             enqueuer=Enqueuer(self.broker),
             loop_thread=loop_thread,
         )
