@@ -2,8 +2,9 @@
 
 Starts an embedded Redis (unless REELAY_REDIS_URL is set), applies migrations, then runs
 ``reelay web``, ``reelay worker`` and ``reelay notifier`` as child processes with their
-logs interleaved. Crashed workers and notifiers are restarted; Ctrl-C (or the web process
-dying) stops everything cleanly.
+logs interleaved. Crashed workers and notifiers are restarted, and so is the embedded
+Redis (same port, same append-only file); Ctrl-C (or the web process dying) stops
+everything cleanly.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from dataclasses import replace
 from typing import IO
 
 from server.auth import issue_token
-from server.commands.embedded_redis import EmbeddedRedis, start_embedded_redis
+from server.commands.embedded_redis import (
+    EmbeddedRedis,
+    EmbeddedRedisError,
+    start_embedded_redis,
+)
 from server.db import close_db, init_db
 from server.settings import Settings, load_settings
 
@@ -76,6 +81,25 @@ def _stop(processes: list[subprocess.Popen[bytes]], timeout_s: float = 20.0) -> 
             process.wait()
 
 
+def _revive_redis(embedded: EmbeddedRedis) -> bool:
+    """Restart a dead embedded Redis on its port and files; False when it cannot be.
+
+    Its append-only file brings back the queues and event logs, and the workers' Redis
+    clients wait the outage out (server.redis_retry), so exports in flight carry on.
+    """
+    print(
+        f"reelay dev: Redis exited with code {embedded.returncode}; restarting it on "
+        f"port {embedded.port}",
+        flush=True,
+    )
+    try:
+        embedded.restart()
+    except EmbeddedRedisError as exc:
+        print(f"reelay dev: Redis cannot be restarted ({exc}); stopping", flush=True)
+        return False
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     settings = replace(
@@ -113,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
     restarts: list[float] = []
     try:
         while not stop.wait(0.5):
+            if embedded is not None and embedded.exited() and not _revive_redis(embedded):
+                code = 1
+                break
             if web.poll() is not None:
                 print(f"reelay dev: web exited with code {web.returncode}; stopping", flush=True)
                 code = 1
