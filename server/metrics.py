@@ -4,6 +4,8 @@ Two kinds: this process's own (HTTP latency by route template, status) in a regi
 app owns, and cluster-wide figures read at scrape time from the shared state — exports
 by status (database), queue depth (Redis), chunk render time and events published
 (counters the workers keep in Redis) — so any one web process can be scraped for all.
+``reelay_redis_up`` and ``reelay_database_up`` say whether each answered the scrape; an
+outage of either never turns the scrape itself into an error.
 """
 
 from __future__ import annotations
@@ -22,15 +24,24 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from redis import Redis as SyncRedis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from tortoise.exceptions import BaseORMException
 from tortoise.functions import Count
 
 from server.events import METRICS_KEY
 from server.models import Export, ExportStatus, WebhookAttempt
 from server.queue import ACTOR_QUEUES
+
+#: A scrape waits at most this long for Redis (connect, then each read) and for the
+#: database, so a scrape during an outage answers in seconds instead of hanging.
+REDIS_TIMEOUT_S = 1.0
+DATABASE_TIMEOUT_S = 3.0
 
 
 def record_chunk_render(client: SyncRedis, seconds: float) -> None:
@@ -42,28 +53,41 @@ def record_chunk_render(client: SyncRedis, seconds: float) -> None:
 
 
 class SharedStateCollector(Collector):
-    """Reads cluster-wide figures at scrape time (runs in a thread: blocking I/O is fine)."""
+    """Reads cluster-wide figures at scrape time (runs in a thread: blocking I/O is fine).
+
+    During a Redis outage it reports ``reelay_redis_up 0`` and leaves the Redis figures
+    out (absent, not zero: nobody knows them) rather than failing the scrape. Every call is
+    bounded: a short connect and read timeout, one retry for a connection Redis closed.
+    """
 
     def __init__(self, redis_url: str) -> None:
-        self._redis = SyncRedis.from_url(redis_url, socket_timeout=2)
+        self._redis = SyncRedis.from_url(
+            redis_url,
+            socket_connect_timeout=REDIS_TIMEOUT_S,
+            socket_timeout=REDIS_TIMEOUT_S,
+            retry=Retry(NoBackoff(), 1),
+        )
 
     def describe(self) -> Iterable[Metric]:
         """Nothing up front: registering must not touch Redis (it is read at scrape time)."""
         return []
 
     def collect(self) -> Iterable[Metric]:
+        up = GaugeMetricFamily("reelay_redis_up", "1 when Redis answered this scrape, else 0")
+        try:
+            depths, counters = self._read()
+        except (RedisError, OSError):
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
         depth = GaugeMetricFamily(
             "reelay_queue_depth", "Messages waiting per Dramatiq queue", labels=["queue"]
         )
-        for queue in sorted(set(ACTOR_QUEUES.values())):
-            waiting = self._redis.llen(f"reelay:{queue}")
-            delayed = self._redis.llen(f"reelay:{queue}.DQ")
-            depth.add_metric([queue], int(waiting) + int(delayed))
+        for queue, waiting in depths.items():
+            depth.add_metric([queue], waiting)
         yield depth
-        counters = {
-            (k.decode() if isinstance(k, bytes) else k): float(v)
-            for k, v in self._redis.hgetall(METRICS_KEY).items()
-        }
         render = CounterMetricFamily(
             "reelay_chunk_render_seconds", "Wall time spent rendering chunks"
         )
@@ -75,6 +99,23 @@ class SharedStateCollector(Collector):
         published = CounterMetricFamily("reelay_events_published", "Events appended to logs")
         published.add_metric([], counters.get("events_published", 0.0))
         yield published
+
+    def _read(self) -> tuple[dict[str, int], dict[str, float]]:
+        """Queue depths (waiting + delayed) and the workers' counters, in one round trip."""
+        queues = sorted(set(ACTOR_QUEUES.values()))
+        pipe = self._redis.pipeline(transaction=False)
+        for queue in queues:
+            pipe.llen(f"reelay:{queue}")
+            pipe.llen(f"reelay:{queue}.DQ")
+        pipe.hgetall(METRICS_KEY)
+        *lengths, raw_counters = pipe.execute()
+        depths = {
+            queue: int(lengths[2 * i]) + int(lengths[2 * i + 1]) for i, queue in enumerate(queues)
+        }
+        counters = {
+            (k.decode() if isinstance(k, bytes) else k): float(v) for k, v in raw_counters.items()
+        }
+        return depths, counters
 
 
 class Metrics:
@@ -102,6 +143,11 @@ class Metrics:
             "reelay_webhook_attempts",
             "Webhook delivery attempts recorded, by outcome, across the cluster",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.database_up = Gauge(
+            "reelay_database_up",
+            "1 when the database answered this scrape, else 0",
             registry=self.registry,
         )
         self.http_seconds = Histogram(
@@ -166,19 +212,34 @@ class MetricsMiddleware:
             )
 
 
+async def _refresh_database_figures(metrics: Metrics) -> None:
+    """Exports by status and webhook attempts by outcome, from the shared database."""
+    counts = dict.fromkeys((status.value for status in ExportStatus), 0)
+    rows = await Export.annotate(n=Count("id")).group_by("status").values_list("status", "n")
+    for status, count in rows:
+        counts[str(status)] = int(count)
+    for status, count in counts.items():
+        metrics.exports.labels(status).set(count)
+    for success, outcome in ((True, "success"), (False, "failure")):
+        attempts = await WebhookAttempt.filter(success=success).count()
+        metrics.webhook_attempts.labels(outcome).set(attempts)
+
+
 def metrics_endpoint(metrics: Metrics) -> Callable[[Request], Awaitable[Response]]:
-    """``GET /metrics``: the Prometheus text format, rendered off the event loop."""
+    """``GET /metrics``: the Prometheus text format, rendered off the event loop.
+
+    Always 200 while the process lives: a database or Redis that does not answer shows as
+    ``reelay_database_up``/``reelay_redis_up`` 0, and the figures read from it keep their
+    last values (database) or are left out (Redis) — an outage is when operators scrape.
+    """
 
     async def endpoint(request: Request) -> Response:
-        counts = dict.fromkeys((status.value for status in ExportStatus), 0)
-        rows = await Export.annotate(n=Count("id")).group_by("status").values_list("status", "n")
-        for status, count in rows:
-            counts[str(status)] = int(count)
-        for status, count in counts.items():
-            metrics.exports.labels(status).set(count)
-        for success, outcome in ((True, "success"), (False, "failure")):
-            attempts = await WebhookAttempt.filter(success=success).count()
-            metrics.webhook_attempts.labels(outcome).set(attempts)
+        try:
+            async with asyncio.timeout(DATABASE_TIMEOUT_S):
+                await _refresh_database_figures(metrics)
+            metrics.database_up.set(1)
+        except (BaseORMException, OSError, TimeoutError):
+            metrics.database_up.set(0)
         hub = getattr(request.app.state, "hub", None)
         if hub is not None:
             metrics.sockets.set(sum(hub.local_sockets.values()))
