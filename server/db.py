@@ -1,8 +1,10 @@
 """Database lifecycle: Tortoise configuration, start-up with migrations, shutdown.
 
 Migrations use Tortoise's own framework (``tortoise.migrations``); the files live in
-``server/migrations``. Several processes may start together (web + workers), so applying
-migrations is serialised: a PostgreSQL advisory lock, or a file lock beside the SQLite file.
+``server/migrations``. After them, every run repairs stored text that is not valid
+Unicode (``server.text_repair``). Several processes may start together (web + workers),
+so applying migrations is serialised: a PostgreSQL advisory lock, or a file lock beside
+the SQLite file.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import fcntl
 import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from tortoise.migrations.schema_editor import BaseSchemaEditor, SqliteSchemaEdit
 from tortoise.migrations.writer import MigrationWriter
 
 from server.settings import Settings
+from server.text_repair import repair_stored_text
 
 APP_LABEL = "models"
 MODELS_MODULE = "server.models"
@@ -103,11 +107,20 @@ async def close_db() -> None:
     EXECUTOR_CACHE.clear()
 
 
-async def apply_pending_migrations(database_url: str) -> list[str]:
-    """Apply migrations not yet recorded in the database; returns their names in order.
+@dataclass(frozen=True)
+class MigrationReport:
+    """What ``migrate_database`` did: migrations applied (in order), rows repaired."""
 
-    Needs ``init_db`` (or ``Tortoise.init``) first. Holds the migration lock while it checks
-    and applies, so a second process waits and then finds nothing left to do.
+    applied: list[str]
+    repaired_rows: int
+
+
+async def migrate_database(database_url: str) -> MigrationReport:
+    """Apply migrations not yet recorded in the database, then repair stored text that is
+    not valid Unicode (``server.text_repair``: rows from before the edges refused it).
+
+    Needs ``init_db`` (or ``Tortoise.init``) first. Holds the migration lock throughout, so
+    a second process waits and then finds nothing left to do.
     """
     connection = connections.get("default")
     applied: list[str] = []
@@ -119,7 +132,13 @@ async def apply_pending_migrations(database_url: str) -> list[str]:
     async with _migration_lock(connection, database_url):
         executor = _Executor(connection, _apps_config())
         await executor.migrate(progress=record)
-    return applied
+        repaired = await repair_stored_text(connection)
+    return MigrationReport(applied, repaired)
+
+
+async def apply_pending_migrations(database_url: str) -> list[str]:
+    """``migrate_database`` (migrations, then the text repair); the migrations' names."""
+    return (await migrate_database(database_url)).applied
 
 
 async def pending_model_changes() -> list[str]:

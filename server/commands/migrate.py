@@ -1,4 +1,5 @@
-"""``reelay migrate``: apply pending database migrations and say which ran.
+"""``reelay migrate``: apply pending database migrations and say which ran, then repair
+stored text that is not valid Unicode and say how many rows it fixed.
 
 ``--check`` fails when the models changed without a migration (CI); ``--make NAME`` writes
 that migration (developers).
@@ -10,10 +11,10 @@ import argparse
 import asyncio
 
 from server.db import (
-    apply_pending_migrations,
     close_db,
     init_db,
     make_migrations,
+    migrate_database,
     pending_model_changes,
 )
 from server.settings import Settings, load_settings
@@ -49,11 +50,13 @@ async def _run(settings: Settings, *, check: bool = False, make: str | None = No
             if not paths:
                 print("no model changes")
             return 0
-        applied = await apply_pending_migrations(settings.resolved_database_url)
-        for name in applied:
+        report = await migrate_database(settings.resolved_database_url)
+        for name in report.applied:
             print(f"applied {name}")
-        if not applied:
+        if not report.applied:
             print("database is up to date")
+        if report.repaired_rows:
+            print(f"repaired {report.repaired_rows} rows holding text that is not valid Unicode")
         return 0
     finally:
         await close_db()
