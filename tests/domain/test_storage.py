@@ -132,7 +132,7 @@ async def test_local_partial_upload_is_never_visible(tmp_path: Path) -> None:
     with pytest.raises(ConnectionResetError):
         await storage.save_stream("p/source", failing())
     assert not await storage.exists("p/source")
-    assert list((tmp_path / "media" / ".tmp").iterdir()) == []
+    assert list((tmp_path / "media").iterdir()) == []  # no partial file, no empty .tmp
 
 
 async def test_s3_multipart_upload_of_a_large_stream(s3_storage: S3Storage, tmp_path: Path) -> None:
