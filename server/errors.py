@@ -101,6 +101,17 @@ HTTP_STATUS_CODES: dict[int, str] = {
 
 NOT_FOUND_MESSAGE = "no such resource"
 
+#: Longest piece of client input echoed in an error message, and longest message sent.
+MAX_ECHO_CHARS = 100
+MAX_MESSAGE_CHARS = 1000
+
+
+def echo(value: object, limit: int = MAX_ECHO_CHARS) -> str:
+    """Client input as it may appear in an error message: at most ``limit`` characters
+    (cut with "…"), so a 40 KB id or filename is never sent back or logged whole."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 #: Code of the 400 answered for JSON nested deeper than ``server.text.MAX_JSON_DEPTH``.
 TOO_DEEP_CODE = "json_too_deep"
 
@@ -113,8 +124,8 @@ def from_render_error(exc: RenderError) -> ApiError:
 def error_response(
     status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    """The error body every failure shares."""
-    body = {"error": {"code": code, "message": message}}
+    """The error body every failure shares (the message capped, whatever built it)."""
+    body = {"error": {"code": code, "message": echo(message, MAX_MESSAGE_CHARS)}}
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
 

@@ -16,7 +16,7 @@ from tortoise.models import Model
 
 from server.api.schemas import MAX_ID_CHARS
 from server.auth import TokenVerifier, User
-from server.errors import NotFound
+from server.errors import NotFound, echo
 from server.events import EventLog
 from server.queue import Enqueuer
 from server.settings import Settings
@@ -60,5 +60,5 @@ async def owned(model: type[M], object_id: str, user: User, **related: Any) -> M
     if len(object_id) <= MAX_ID_CHARS:
         row = await model.filter(id=object_id, user_id=user.id, **related).first()
     if row is None:
-        raise NotFound(f"no {model.__name__.lower()} {object_id}")
+        raise NotFound(f"no {model.__name__.lower()} {echo(object_id)}")
     return row

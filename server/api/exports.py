@@ -26,7 +26,7 @@ from server.api.routing import ApiRoute, Operation
 from server.api.schemas import MAX_EMAIL_CHARS, MAX_ID_CHARS, export_json
 from server.batches import complete_batch_if_done
 from server.cancellation import clear_cancel, request_cancel
-from server.errors import Conflict, ServiceUnavailable, ValidationFailed
+from server.errors import Conflict, ServiceUnavailable, ValidationFailed, echo
 from server.events import end_event_id
 from server.limits import (
     ACTIVE_EXPORTS_LIMIT,
@@ -82,7 +82,7 @@ async def _check_moments(project: Project, ids: tuple[str, ...]) -> None:
     for index, moment_id in enumerate(ids):
         if moment_id not in found:
             raise ValidationFailed(
-                f"moment_ids[{index}]: no moment {moment_id} in this project",
+                f"moment_ids[{index}]: no moment {echo(moment_id)} in this project",
                 code="unknown_moment",
             )
 

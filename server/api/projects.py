@@ -23,7 +23,7 @@ from server.api.routing import ApiRoute, Operation
 from server.api.schemas import MAX_NAME_CHARS, project_json
 from server.api.uploads import ENVELOPE_BYTES, MultipartUpload
 from server.cancellation import request_cancel
-from server.errors import ApiError, PayloadTooLarge, ValidationFailed
+from server.errors import ApiError, PayloadTooLarge, ValidationFailed, echo
 from server.limits import check_declared_dimensions, check_source
 from server.models import Export, ExportChunk, ExportStatus, Project, new_id
 from server.settings import Settings
@@ -95,17 +95,18 @@ async def create_project(request: Request) -> Response:
         raise ValidationFailed("file: required (a multipart part named 'file')")
     project_id = new_id("prj")
     filename = os.path.basename(upload.filename or "") or "upload"
+    shown = echo(filename)  # how messages name the file: never its whole length
     key = source_key(project_id, upload.filename)
     created = False
     try:
         try:
-            size, info = await _store_and_probe(svc, upload, key, filename)
+            size, info = await _store_and_probe(svc, upload, key, shown)
         except UploadTooLarge as exc:
             raise PayloadTooLarge(
                 f"file is over the {svc.settings.max_upload_mb} MB upload limit",
                 code="upload_too_large",
             ) from exc
-        check_source(info, svc.settings, filename)
+        check_source(info, svc.settings, shown)
         name = upload.fields.get("name", "").strip()
         if len(name) > MAX_NAME_CHARS:
             raise ValidationFailed(f"name: too long (max {MAX_NAME_CHARS} characters)")

@@ -15,7 +15,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from server.api.edge_text import decoded_text
-from server.errors import ApiError, BadRequest, PayloadTooLarge
+from server.errors import ApiError, BadRequest, PayloadTooLarge, echo
 
 #: Plain (non-file) form fields are short; a longer one is refused rather than buffered.
 MAX_FIELD_BYTES = 64 * 1024
@@ -156,7 +156,7 @@ class MultipartUpload:
         elif self._part.filename is None:
             self._part.data += data[start:end]
             if len(self._part.data) > MAX_FIELD_BYTES:
-                raise PayloadTooLarge(f"{self._part.name}: form field is too large")
+                raise PayloadTooLarge(f"{echo(self._part.name)}: form field is too large")
 
     def _on_part_end(self) -> None:
         if self._file_open:

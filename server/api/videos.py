@@ -2,6 +2,8 @@
 
 Ranges are parsed here (one ``bytes=`` range; anything else is served whole, as RFC 9110
 allows) so that an unsatisfiable range is a 416 in our error format with ``Content-Range``.
+Every answer carries a strong ``ETag`` and ``Last-Modified``; an ``If-Range`` naming either
+of them as they are now lets the range through, any other value gets the whole file (200).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
 import anyio
@@ -51,6 +55,28 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return first, min(last, size - 1)
 
 
+def entity_tag(stat: os.stat_result) -> str:
+    """A strong validator: it changes whenever the file's bytes could have."""
+    return f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
+
+
+def if_range_matches(if_range: str | None, etag: str, mtime_s: float) -> bool:
+    """RFC 9110 §13.1.5: honour ``Range`` only if ``If-Range`` is absent, is our ETag (strong
+    comparison; a weak ``W/`` tag never matches) or is an HTTP-date equal to Last-Modified."""
+    if if_range is None:
+        return True
+    value = if_range.strip()
+    if value.startswith(('"', "W/")):
+        return value == etag
+    try:
+        date = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return False
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=UTC)
+    return int(date.timestamp()) == int(mtime_s)
+
+
 def _unsatisfiable(size: int) -> RangeNotSatisfiable:
     return RangeNotSatisfiable(
         f"the range is outside the file ({size} bytes)",
@@ -88,14 +114,20 @@ async def get_video(request: Request) -> Response:
             raise NotFound("the export's file is missing")
         return RedirectResponse(url, status_code=302)
     try:
-        size = (await anyio.to_thread.run_sync(os.stat, local)).st_size
+        stat = await anyio.to_thread.run_sync(os.stat, local)
     except FileNotFoundError as exc:
         raise NotFound("the export's file is missing") from exc
+    size = stat.st_size
+    etag = entity_tag(stat)
     headers = {
         "Accept-Ranges": "bytes",
         "Content-Disposition": f'inline; filename="{export.id}.mp4"',
+        "ETag": etag,
+        "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
     }
-    byte_range = parse_range(request.headers.get("range"), size)
+    byte_range = None
+    if if_range_matches(request.headers.get("if-range"), etag, stat.st_mtime):
+        byte_range = parse_range(request.headers.get("range"), size)
     if byte_range is None:
         headers["Content-Length"] = str(size)
         return StreamingResponse(_read(local, 0, size), media_type="video/mp4", headers=headers)
