@@ -20,6 +20,12 @@ from server.settings import load_settings
 WS_PROTOCOL = "wsproto"
 EVENT_LOOP = "uvloop"
 
+#: uvicorn buffers a client frame whole before the app sees it: past this many times
+#: ``ws_max_message_bytes`` it stops and closes 1009, so no socket — authenticated or
+#: not — holds more than that; smaller oversized frames get the app's
+#: ``message_too_large`` error and the socket lives on.
+WS_FRAME_SLACK = 4
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=None, help="interface to listen on (REELAY_HOST)")
@@ -50,5 +56,6 @@ def run(args: argparse.Namespace) -> int:
         ws=WS_PROTOCOL,
         loop=EVENT_LOOP,
         ws_per_message_deflate=False,
+        ws_max_size=settings.ws_max_message_bytes * WS_FRAME_SLACK,
     )
     return 0

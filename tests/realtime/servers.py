@@ -13,10 +13,17 @@ from pathlib import Path
 import httpx
 import psutil
 
-from server.commands.web import EVENT_LOOP, WS_PROTOCOL
+from server.commands.web import EVENT_LOOP, WS_FRAME_SLACK, WS_PROTOCOL
+from server.settings import Settings
 from tests.conftest import free_port
 
 JWT_SECRET = "realtime-secret-" + "r" * 32
+
+
+def reelay_web_args() -> list[str]:
+    """The uvicorn flags ``reelay web`` sets (server/commands/web.py), default settings."""
+    max_size = Settings().ws_max_message_bytes * WS_FRAME_SLACK
+    return ["--ws-per-message-deflate", "false", "--ws-max-size", str(max_size)]
 
 
 @dataclass
@@ -31,7 +38,7 @@ class WebServer:
     ws: str = WS_PROTOCOL
     loop: str = EVENT_LOOP
     #: As ``reelay web`` runs it (see server/commands/web.py).
-    uvicorn_args: list[str] = field(default_factory=lambda: ["--ws-per-message-deflate", "false"])
+    uvicorn_args: list[str] = field(default_factory=reelay_web_args)
     #: Run ``reelay web`` itself instead (no test static dir; ws/loop are its own).
     reelay_web: bool = False
     port: int = field(default_factory=free_port)

@@ -108,13 +108,23 @@ async def test_deep_nesting_before_auth_closes_4001(
     assert code == 4001 and reason.startswith("bad_json")
 
 
-async def test_a_huge_first_frame_closes_4001_without_being_parsed(
+async def test_an_oversized_first_frame_closes_4001_without_being_parsed(
     server: WebServer, watch: LogWatch
 ) -> None:
     socket = Socket(await connect(server.ws_url))
-    await socket.conn.send(json.dumps({"type": "auth", "token": "x" * 100_000}))
+    await socket.conn.send(json.dumps({"type": "auth", "token": "x" * 20_000}))
     code, reason = await close_of(socket)
     assert code == 4001 and reason.startswith("message_too_large")
+
+
+@pytest.mark.parametrize("authenticated", [False, True])
+async def test_a_frame_over_four_times_the_limit_is_not_buffered_and_closes_1009(
+    server: WebServer, watch: LogWatch, authenticated: bool
+) -> None:
+    socket = await open_socket(server) if authenticated else Socket(await connect(server.ws_url))
+    await socket.conn.send(json.dumps({"type": "ping", "pad": "x" * 70_000}))
+    code, _ = await close_of(socket)
+    assert code == 1009
 
 
 async def test_a_text_frame_that_is_not_utf8_ends_the_connection_quietly(
