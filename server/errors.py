@@ -112,6 +112,7 @@ def echo(value: object, limit: int = MAX_ECHO_CHARS) -> str:
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
+
 #: Code of the 400 answered for JSON nested deeper than ``server.text.MAX_JSON_DEPTH``.
 TOO_DEEP_CODE = "json_too_deep"
 

@@ -101,9 +101,7 @@ def test_an_encoder_refusal_becomes_render_failed_in_plain_words(
     assert list(tmp_path.iterdir()) == []  # no partial file
 
 
-def test_a_damaged_audio_piece_fails_the_join_in_plain_words(
-    tmp_path: Path, source: Path
-) -> None:
+def test_a_damaged_audio_piece_fails_the_join_in_plain_words(tmp_path: Path, source: Path) -> None:
     spec = RenderSpec(start_s=0.0, end_s=0.5)
     plan = plan_render(probe(str(source)), spec)
     chunk = str(render_chunk(str(source), spec, plan, plan.chunks[0], str(tmp_path / "c0.mp4")))
@@ -115,9 +113,7 @@ def test_a_damaged_audio_piece_fails_the_join_in_plain_words(
     assert not (tmp_path / "out.mp4").exists()
 
 
-def test_audio_into_an_unwritable_place_fails_in_plain_words(
-    tmp_path: Path, source: Path
-) -> None:
+def test_audio_into_an_unwritable_place_fails_in_plain_words(tmp_path: Path, source: Path) -> None:
     spec = RenderSpec(start_s=0.0, end_s=0.5)
     plan = plan_render(probe(str(source)), spec)
     blocker = tmp_path / "file"
