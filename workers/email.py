@@ -4,7 +4,10 @@ Sent over SMTP with ``aiosmtplib`` (``REELAY_SMTP_URL``: ``smtp://user:pass@host
 upgrades with STARTTLS when the server offers it, ``smtps://`` is TLS from the start).
 With no SMTP configured — the embedded default — each message is written as an ``.eml``
 file under ``data_dir/outbox`` and its path logged. SMTP errors raise, so Dramatiq's
-retries send again later; exports never wait on any of this.
+retries send again later; exports never wait on any of this. Runs only in ``reelay
+notifier`` processes (queue ``email``). The address is checked again here
+(``server/email_address.py``): one that cannot be delivered is logged and skipped, never
+retried, and never written into a header.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 import dramatiq
 
+from server.email_address import InvalidEmail, deliverable_address
 from server.events import Event
 from server.models import Export, Moment
 from server.settings import Settings
@@ -36,10 +40,9 @@ def export_link(settings: Settings, export: Export) -> str:
     return f"{base}/?project={export.project_id}&export={export.id}"
 
 
-def compose(settings: Settings, event: Event, export: Export, title: str) -> EmailMessage:
-    """The message for ``event`` (``export.completed`` or ``export.failed``)."""
-    if export.notify_email is None:
-        raise ValueError(f"export {export.id} has no notify_email")
+def compose(settings: Settings, event: Event, export: Export, title: str, to: str) -> EmailMessage:
+    """The message for ``event`` (``export.completed`` or ``export.failed``) to ``to``, an
+    address ``deliverable_address`` has checked."""
     name = title or f"export {export.id}"
     link = export_link(settings, export)
     base = settings.resolved_public_url
@@ -65,7 +68,7 @@ def compose(settings: Settings, event: Event, export: Export, title: str) -> Ema
         ]
     message = EmailMessage()
     message["From"] = settings.smtp_from
-    message["To"] = export.notify_email
+    message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(idstring=event.id, domain="reelay")
@@ -104,16 +107,22 @@ def write_eml(outbox: Path, name: str, message: EmailMessage) -> Path:
 async def email_export_result(settings: Settings, event: Event) -> Path | None:
     """Tell the export's ``notify_email`` how it ended; the .eml path when no SMTP is set.
 
-    Does nothing when the export is gone or no longer asks for an email.
+    Does nothing when the export is gone, no longer asks for an email, or asks for one at
+    an address that cannot be delivered to (logged; a retry would not change that).
     """
     export = await Export.get_or_none(id=event.export_id)
     if export is None or not export.notify_email:
         return None
+    try:
+        to = deliverable_address(export.notify_email)
+    except InvalidEmail as exc:
+        logger.info("email about %s not sent: its address is not deliverable (%s)", export.id, exc)
+        return None
     moment = await Moment.get_or_none(id=export.moment_id)
-    message = compose(settings, event, export, moment.title if moment else "")
+    message = compose(settings, event, export, moment.title if moment else "", to)
     if settings.smtp_url:
         await send_smtp(settings.smtp_url, message)
-        logger.info("email about %s sent to %s", export.id, export.notify_email)
+        logger.info("email about %s sent to %s", export.id, to)
         return None
     outbox = settings.data_dir / "outbox"
     path = await asyncio.to_thread(write_eml, outbox, f"{export.id}-{event.id}", message)

@@ -7,7 +7,6 @@ events, then enqueues one message per export; the answer never waits for renderi
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +25,7 @@ from server.api.routing import ApiRoute, Operation
 from server.api.schemas import MAX_EMAIL_CHARS, MAX_ID_CHARS, export_json
 from server.batches import complete_batch_if_done
 from server.cancellation import clear_cancel, request_cancel
+from server.email_address import InvalidEmail, deliverable_address
 from server.errors import Conflict, ServiceUnavailable, ValidationFailed, echo
 from server.events import end_event_id
 from server.limits import (
@@ -37,8 +37,6 @@ from server.limits import (
 from server.models import Batch, Export, ExportStatus, Moment, Project, new_id
 from server.notifications import notify
 from workers.render.spec import ASPECT_RATIOS, RESOLUTIONS
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -63,8 +61,11 @@ def parse_request(body: dict[str, Any], max_exports: int) -> ExportRequest:
     if len(set(ids)) != len(ids):
         raise invalid("moment_ids", "must not repeat a moment")
     email = string(body, "notify_email", default=None, max_length=MAX_EMAIL_CHARS)
-    if email is not None and not _EMAIL.match(email):
-        raise invalid("notify_email", "must be an email address")
+    if email is not None:
+        try:
+            email = deliverable_address(email)
+        except InvalidEmail as exc:
+            raise invalid("notify_email", str(exc)) from exc
     return ExportRequest(
         moment_ids=tuple(ids),
         aspect_ratio=choice(body, "aspect_ratio", ASPECT_RATIOS, default="9:16"),

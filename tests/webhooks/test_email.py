@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -58,7 +59,9 @@ def smtp() -> Iterator[tuple[str, Inbox]]:
     controller.stop()
 
 
-async def finished_export(*, completed: bool, title: str = "Best goal") -> tuple[Export, Event]:
+async def finished_export(
+    *, completed: bool, title: str = "Best goal", notify_email: str = "me@example.com"
+) -> tuple[Export, Event]:
     project = await make_project("alice")
     moment = await Moment.create(
         id=new_id("mom"), user_id="alice", project=project, start_s=0.0, end_s=2.0, title=title
@@ -72,7 +75,7 @@ async def finished_export(*, completed: bool, title: str = "Best goal") -> tuple
         batch=batch,
         aspect_ratio="9:16",
         resolution="720p",
-        notify_email="me@example.com",
+        notify_email=notify_email,
         status="completed" if completed else "failed",
         width=720,
         height=1280,
@@ -160,3 +163,39 @@ async def test_no_email_when_the_export_did_not_ask(db: str, settings: SettingsF
     await Export.filter(id=export.id).update(notify_email=None)
     assert await email_export_result(settings(), event) is None
     assert not (settings().data_dir / "outbox").exists()
+
+
+async def test_an_international_domain_is_sent_as_punycode(
+    db: str, settings: SettingsFactory, smtp: tuple[str, Inbox]
+) -> None:
+    """A row stored before addresses were normalised still reaches the IDNA domain."""
+    url, inbox = smtp
+    _, event = await finished_export(completed=True, notify_email="me@bücher.example")
+    await email_export_result(settings(smtp_url=url), event)
+    [(_, recipients, message)] = inbox.messages
+    assert recipients == ["me@xn--bcher-kva.example"]
+    assert message["To"] == "me@xn--bcher-kva.example"
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["josé@example.com", "me@example.com\r\nBcc: evil@example.com", "a\x00b@example.com"],
+    ids=["non-ascii local part", "crlf", "nul"],
+)
+async def test_a_stored_undeliverable_address_is_skipped_quietly(
+    stored: str,
+    db: str,
+    settings: SettingsFactory,
+    smtp: tuple[str, Inbox],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Rows written under the old hand-made check: no header injection, no retry loop."""
+    if "\x00" in stored and db.startswith("postgres"):
+        pytest.skip("PostgreSQL text cannot hold NUL: no such row can exist there")
+    url, inbox = smtp
+    caplog.set_level(logging.INFO, logger="reelay.email")
+    _, event = await finished_export(completed=True, notify_email=stored)
+    assert await email_export_result(settings(smtp_url=url), event) is None
+    assert inbox.messages == []
+    assert any("not deliverable" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
