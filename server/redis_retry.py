@@ -195,11 +195,9 @@ def async_client(url: str, backoff: OutageBackoff) -> redis.asyncio.Redis:
 
 
 def ride_out_outages(client: redis.Redis, backoff: OutageBackoff) -> None:
-    """Give a client built elsewhere (Dramatiq's broker builds its own) the same policy.
+    """Give a client built elsewhere (Dramatiq's broker builds its own) the same retries.
 
-    Connections already open keep their timeouts; new ones get ours.
+    Its timeouts stay as they were: Dramatiq's consumer turns a ConnectionError into a
+    reconnect, but takes a TimeoutError for a bug and can lose its delayed messages.
     """
-    client.get_connection_kwargs().update(
-        socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=COMMAND_TIMEOUT_S
-    )
     client.set_retry(OutageRetry(backoff))
