@@ -2,13 +2,16 @@
 
 Emitters call ``notify`` right after appending an event; it only enqueues one
 ``dispatch_event`` message, so neither the request path nor the render path waits on a
-receiver. The worker then runs ``fan_out``: one delivery per matching enabled endpoint of
-the project's owner, and an email when the export asked for one.
+receiver. The notifier then runs ``fan_out``: one delivery per matching enabled endpoint
+of the project's owner (an endpoint deleted meanwhile is skipped), and an email when the
+export asked for one.
 """
 
 from __future__ import annotations
 
 import logging
+
+from tortoise.exceptions import IntegrityError
 
 from server.events import TERMINAL_EVENT_TYPES, Event
 from server.models import DeliveryStatus, Export, Project, WebhookDelivery, WebhookEndpoint, new_id
@@ -45,16 +48,22 @@ async def _deliver_to_endpoints(enqueuer: Enqueuer, event: Event, owner: str) ->
     for endpoint in await WebhookEndpoint.filter(user_id=owner, enabled=True).order_by("id"):
         if event.type not in endpoint.events:
             continue
-        delivery, created = await WebhookDelivery.get_or_create(
-            endpoint_id=endpoint.id,
-            event_id=event.id,
-            defaults={
-                "id": new_id("whd"),
-                "user_id": owner,
-                "event_type": event.type,
-                "payload": payload,
-            },
-        )
+        try:
+            delivery, created = await WebhookDelivery.get_or_create(
+                endpoint_id=endpoint.id,
+                event_id=event.id,
+                defaults={
+                    "id": new_id("whd"),
+                    "user_id": owner,
+                    "event_type": event.type,
+                    "payload": payload,
+                },
+            )
+        except IntegrityError:
+            if await WebhookEndpoint.exists(id=endpoint.id):
+                raise  # not a vanished endpoint: our own bug, for Dramatiq's retries to show
+            logger.info("event %s: endpoint %s was deleted meanwhile", event.id, endpoint.id)
+            continue
         # A redelivered dispatch re-queues a first attempt that may never have been queued.
         if created or (delivery.status == DeliveryStatus.PENDING and delivery.attempts == 0):
             await enqueue_attempt(enqueuer, delivery.id, 1, manual=False)

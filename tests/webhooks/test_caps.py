@@ -170,3 +170,29 @@ async def test_deleting_the_endpoint_while_the_receiver_holds_the_request_ends_q
     assert any("deleted during attempt 1" in r.getMessage() for r in caplog.records)
     # Its slots were given back: a new endpoint of the same user is not held back.
     assert await slots.acquire("whk_other", "alice") is not None
+
+
+async def test_an_endpoint_deleted_while_the_event_fans_out_is_skipped_quietly(
+    db: str,
+    enqueuer: RecordingEnqueuer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The endpoint goes between fan_out listing it and writing its delivery row."""
+    project = await make_project("alice")
+    doomed = await make_endpoint("alice", "http://127.0.0.1:9/doomed")
+    kept = await make_endpoint("alice", "http://127.0.0.1:9/kept")
+    original = WebhookDelivery.get_or_create
+
+    async def delete_first(*args: object, **kwargs: object) -> object:
+        if kwargs.get("endpoint_id") == doomed.id:
+            await WebhookEndpoint.filter(id=doomed.id).delete()
+        return await original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(WebhookDelivery, "get_or_create", delete_first)
+    caplog.set_level(logging.INFO, logger="reelay.notifications")
+    [queued] = await fan_out(enqueuer, completed_event(project.id))
+    assert (await WebhookDelivery.get(id=queued)).endpoint_id == kept.id
+    assert await WebhookDelivery.filter(endpoint_id=doomed.id).count() == 0
+    assert any("was deleted meanwhile" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
