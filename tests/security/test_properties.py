@@ -185,12 +185,20 @@ JUNK = st.recursive(
 DEEP = st.integers(min_value=1, max_value=5000).map(lambda depth: f"\u2603DEEP{depth}\u2603")
 
 
-HOSTILE = st.one_of(JUNK, DEEP, st.sampled_from(["用户@例子.广告", "a@b", "2:1", "4k", ["x"] * 50]))
+#: Text that must never be stored: a NUL or a lone surrogate somewhere in ordinary text.
+NASTY_TEXT = st.tuples(
+    st.text(max_size=10),
+    st.sampled_from(["\x00", "\udc00", "\ud800", "\udbff\udbff", "\udfff\ud800"]),
+    st.text(max_size=10),
+).map("".join)
+HOSTILE = st.one_of(
+    NASTY_TEXT, NASTY_TEXT, JUNK, DEEP, st.sampled_from(["用户@例子.广告", "a@b", "4k", ["x"] * 50])
+)
 
 
 def field(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """A field's value: often a valid one, otherwise anything at all."""
-    return st.one_of(valid, valid, JUNK, DEEP)
+    return st.one_of(valid, valid, NASTY_TEXT, JUNK, DEEP)
 
 
 def body(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
