@@ -109,6 +109,20 @@ async def test_sqlite_rows_with_invalid_text_are_repaired_and_served(
     assert (await Project.get(id=rows["project"])).user_id == "alice"  # owners untouched
 
 
+async def test_a_stored_surrogate_is_served_before_any_repair(
+    api: Api, rows: dict[str, Any]
+) -> None:
+    """Defence in depth: the JSON answer replaces what it cannot encode, so the project's
+    moments never answer 500, repair or not."""
+    if is_postgres():
+        pytest.skip("PostgreSQL cannot hold such rows")
+    await Moment.filter(id=rows["moment"]).update(
+        captions=[{"start_s": 0.6, "end_s": 1.4, "text": "a\udc00b"}]
+    )
+    bodies = await assert_served(api, rows)
+    assert bodies["moment"]["captions"][0]["text"] == "a\ufffdb"
+
+
 async def test_postgres_refuses_invalid_text_so_nothing_needs_repair(
     api: Api, rows: dict[str, Any]
 ) -> None:
