@@ -154,9 +154,10 @@ class Event:
         return asdict(self)
 
     def to_json(self) -> str:
-        """The one JSON encoding of events: compact, valid UTF-8 text whatever ``data``
-        holds (a lone surrogate becomes U+FFFD, NaN null), so appending cannot fail."""
-        return safe_json.dumps(self.to_dict())
+        """The one JSON encoding of events: compact, and valid UTF-8 whatever text ``data``
+        holds (a lone surrogate becomes U+FFFD). NaN still raises ValueError: numbers in
+        events are computed by us, so one is a bug (``append`` documents it)."""
+        return safe_json.dumps(self.to_dict(), repair_numbers=False)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Event:

@@ -18,11 +18,17 @@ from server.text import is_valid_text, sanitize_json_value
 logger = logging.getLogger(__name__)
 
 
-def dumps(value: Any) -> str:
-    """``value`` as compact JSON text (non-ASCII kept) that always encodes to UTF-8."""
+def dumps(value: Any, *, repair_numbers: bool = True) -> str:
+    """``value`` as compact JSON text (non-ASCII kept) that always encodes to UTF-8.
+
+    With ``repair_numbers=False`` a NaN or infinity still raises ValueError: for callers
+    that compute their numbers, where one is a bug to surface, not stored data to serve.
+    """
     try:
         text = _strict(value)
     except ValueError:  # NaN or an infinity somewhere
+        if not repair_numbers:
+            raise
         return _repaired(value, "a non-finite number")
     if not is_valid_text(text):
         return _repaired(value, "text that is not valid Unicode")

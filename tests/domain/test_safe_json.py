@@ -1,10 +1,14 @@
 """Output that must never fail: API answers, error bodies and events encode whatever text
-they hold (a lone surrogate becomes U+FFFD, NaN null) instead of raising."""
+they hold (a lone surrogate becomes U+FFFD; in answers NaN becomes null) instead of
+raising."""
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
+
+import pytest
 
 from server.api.responses import JSONResponse
 from server.errors import error_response
@@ -35,10 +39,12 @@ def test_events_always_encode_to_utf8() -> None:
     event = Event(
         id="evt_1", seq=0, type="export.failed", project_id="prj_1", export_id="exp_1",
         batch_id=None, ts="2026-01-01T00:00:00.000Z",
-        data={"code": "render_failed", "message": "bad \udc80 name", "eta_s": math.nan},
+        data={"code": "render_failed", "message": "bad \udc80 name", "eta_s": 1.5},
     )  # fmt: skip
     text = event.to_json()
     text.encode("utf-8")
     assert ',"seq":0,' in text  # the mark the append script splits on
     parsed = Event.from_json(text)
-    assert parsed.data == {"code": "render_failed", "message": "bad \ufffd name", "eta_s": None}
+    assert parsed.data == {"code": "render_failed", "message": "bad \ufffd name", "eta_s": 1.5}
+    with pytest.raises(ValueError):  # a computed NaN is our bug: surfaced, not hidden
+        replace(event, data={"eta_s": math.nan}).to_json()
