@@ -109,6 +109,7 @@ def test_another_users_export_completes_while_ten_slow_endpoints_hang(
         log = noisy.get(f"/api/webhooks/{hook}/deliveries").json()["deliveries"]
         # Waiting for a slot is no failed attempt: each delivery went through once.
         assert sorted((d["status"], d["attempt_count"]) for d in log) == [("succeeded", 1)] * 2
+    assert "Traceback" not in stack.log()
 
 
 @pytest.fixture
@@ -169,3 +170,4 @@ def test_a_killed_notifiers_slots_come_back(crashy_stack: Stack, receiver: Recei
     }
     assert "notifier exited" in stack.log()
     assert set(_notifier_processes(stack)).isdisjoint(victims)
+    assert "Traceback" not in stack.log()
