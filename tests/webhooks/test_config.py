@@ -92,5 +92,6 @@ def test_the_caps_are_settings() -> None:
 def test_reelay_worker_refuses_the_notification_queues() -> None:
     from server.cli import main
 
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as refused:
         main(["worker", "--queues", "webhooks"])
+    assert refused.value.code == 2  # argparse: not one of the render queues
