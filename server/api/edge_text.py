@@ -14,7 +14,6 @@ headers are not read, so they are not judged.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -59,36 +58,6 @@ def decoded_text(raw: bytes, where: str) -> str:
     return checked_text(decode_utf8(raw, where), where)
 
 
-def check_json_strings(value: Any, where: str = "body") -> None:
-    """Walk parsed JSON (already depth-checked): ForbiddenCharacter at the first key or
-    string holding a NUL, naming its path (built only then: keys may be long)."""
-    stack: list[tuple[Any, _Path]] = [(value, (None, where))]
-    while stack:
-        item, path = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise ForbiddenCharacter(_render(path), "a NUL character")
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if "\x00" in key:
-                    raise ForbiddenCharacter(f"{_render(path)} (a key)", "a NUL character")
-                stack.append((child, (path, f".{key}")))
-        elif isinstance(item, list):
-            stack.extend((child, (path, f"[{index}]")) for index, child in enumerate(item))
-
-
-#: A JSON path as a linked list (parent, segment), so siblings share their prefix.
-_Path = tuple[Any, str]
-
-
-def _render(path: _Path | None) -> str:
-    segments: list[str] = []
-    while path is not None:
-        path, segment = path
-        segments.append(segment)
-    return "".join(reversed(segments))
-
-
 def check_query(query_string: bytes) -> None:
     """Every name and value of a query string, percent-decoded strictly."""
     for pair in query_string.split(b"&"):
@@ -109,9 +78,7 @@ def check_request_text(scope: Scope) -> None:
     """The path, the query string and the text headers of an HTTP request scope."""
     raw_path = scope.get("raw_path")
     path_bytes = raw_path.split(b"?", 1)[0] if raw_path else scope["path"].encode()
-    path = decoded_text(unquote_to_bytes(path_bytes), "path")
-    if any(char in _CONTROLS for char in path):
-        raise ForbiddenCharacter("path", "a control character")
+    decoded_text(unquote_to_bytes(path_bytes), "path")
     check_query(scope.get("query_string", b""))
     for name, value in scope.get("headers", ()):
         if name.lower() in TEXT_HEADERS:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
-from server.api.edge_text import check_json_strings
+from server.api.edge_text import checked_text
 from server.errors import ApiError, BadRequest, PayloadTooLarge, ValidationFailed
 from server.text import InvalidText, TooDeep, loads_checked
 
@@ -65,7 +65,6 @@ async def read_json(request: Request, *, max_bytes: int | None = None) -> dict[s
         raise  # 400 invalid_text / json_too_deep, naming where (server.errors)
     except ValueError as exc:
         raise BadRequest("request body is not valid JSON", code="malformed_json") from exc
-    check_json_strings(value)
     if not isinstance(value, dict):
         raise ValidationFailed("body: expected a JSON object")
     return value
@@ -122,6 +121,7 @@ def string(
         return default
     if not isinstance(value, str):
         raise invalid(label, "must be a string")
+    checked_text(value, label)  # NUL: 400 invalid_text (PostgreSQL cannot store it)
     if len(value) < min_length:
         raise invalid(
             label, "must not be empty" if min_length == 1 else f"too short (min {min_length})"

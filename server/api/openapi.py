@@ -6,6 +6,7 @@ and bearer auth, matching API.md; a test checks that every route appears here.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator, Sequence
 from http import HTTPStatus
@@ -35,6 +36,10 @@ _HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+#: Path parameters: any text without NUL (``server.api.edge_text``).
+_PATH_SCHEMA: dict[str, Any] = {"type": "string", "pattern": "^[^\\u0000]*$"}
+
+
 def walk(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, ApiRoute]]:
     """Every declared ``ApiRoute`` with its full path, looking inside mounts."""
     for route in routes:
@@ -61,7 +66,8 @@ def _responses(op: Operation) -> dict[str, Any]:
         if 300 <= status < 400:
             other.pop("content", None)
         responses[str(status)] = other
-    errors = set(op.errors) | ({401} if op.auth else set())
+    # 400 invalid_text: any path, query or read header that is not valid text (edge_text)
+    errors = set(op.errors) | ({400, 401} if op.auth else set())
     for status in sorted(errors):
         responses[str(status)] = {
             "description": HTTPStatus(status).phrase,
@@ -73,7 +79,7 @@ def _responses(op: Operation) -> dict[str, Any]:
 def _operation(path: str, route: ApiRoute) -> dict[str, Any]:
     op = route.operation
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": _PATH_SCHEMA}
         for name in _PARAM.findall(path)
     ]
     for query in op.query:
@@ -113,6 +119,25 @@ def _operation(path: str, route: ApiRoute) -> dict[str, Any]:
     return document
 
 
+def _refuse_nul(schema: Any, components: dict[str, Any], seen: set[str]) -> None:
+    """Free-text strings of request bodies (no enum, format or pattern of their own) say
+    what the API refuses: NUL (400 ``invalid_text``)."""
+    if isinstance(schema, list):
+        for item in schema:
+            _refuse_nul(item, components, seen)
+        return
+    if not isinstance(schema, dict):
+        return
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/") and ref not in seen:
+        seen.add(ref)
+        _refuse_nul(components[ref.rsplit("/", 1)[1]], components, seen)
+    if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
+        schema["pattern"] = _PATH_SCHEMA["pattern"]
+    for value in schema.values():
+        _refuse_nul(value, components, seen)
+
+
 def build_document(
     routes: Sequence[BaseRoute], *, max_exports_per_request: int, **limits: int
 ) -> dict[str, Any]:
@@ -121,16 +146,19 @@ def build_document(
     for path, route in walk(routes):
         clean = _PARAM.sub(r"{\1}", path)
         paths.setdefault(clean, {})[route.method.lower()] = _operation(path, route)
+    requests = copy.deepcopy(
+        {**WEBHOOK_COMPONENTS, **request_schemas(max_exports_per_request, **limits)}
+    )
+    bodies = [
+        op["requestBody"] for item in paths.values() for op in item.values() if "requestBody" in op
+    ]
+    _refuse_nul(bodies, requests, set())
     return {
         "openapi": "3.1.0",
         "info": {"title": "reelay", "version": "1.0.0"},
         "paths": paths,
         "components": {
-            "schemas": {
-                **COMPONENTS,
-                **WEBHOOK_COMPONENTS,
-                **request_schemas(max_exports_per_request, **limits),
-            },
+            "schemas": {**COMPONENTS, **requests},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
