@@ -1,9 +1,10 @@
-"""What text the API takes in: valid Unicode without NUL, in bodies, paths, queries and
-the headers it reads — refused with 400 ``invalid_text`` at the door, never a 500 later.
+"""What text the API takes in: valid Unicode without NUL, in the body fields, paths,
+queries, headers and form fields it reads — refused with 400 ``invalid_text`` at the
+door, never a 500 later.
 
 ``server.text`` rules out lone surrogates and undecodable bytes. NUL is valid Unicode but
 PostgreSQL cannot store it in ``text`` or ``jsonb`` (nor take it as a query parameter), so
-the API refuses it everywhere too: one rule on every database.
+the API refuses it wherever it reads text: one rule on every database.
 
 ASGI servers percent-decode the path leniently (bad UTF-8 becomes U+FFFD, ``%00`` a NUL)
 and Starlette decodes the query string the same way, so ``TextGuardMiddleware`` reads the
