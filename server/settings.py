@@ -1,86 +1,158 @@
-"""Every knob of reelay in one place, read once from ``REELAY_*`` environment variables.
+"""Every knob of reelay in one place: one ``Settings`` class, read from ``REELAY_*`` variables.
 
 Defaults are the embedded stack (SQLite, local storage, an embedded Redis); code receives
-a ``Settings`` value and never reads the environment itself.
+a ``Settings`` value and never reads the environment itself. ``load_settings`` is the only
+reader of the environment: ``Settings(...)`` takes only what it is given (and its defaults),
+so a test that builds one is not changed by whatever ``REELAY_*`` its shell exports.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, ValidationError
+from pydantic_core import PydanticUseDefault
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 #: Presigned video URLs live at most this long (seconds), whatever is configured.
 MAX_PRESIGN_EXPIRES_S = 3600
+ENV_PREFIX = "REELAY_"
 
 
 class SettingsError(ValueError):
     """A ``REELAY_*`` variable holds a value we cannot use; the message names it."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Configuration for web and worker processes; see README for each variable."""
+def _unset_if_empty(value: object) -> object:
+    """An empty optional string means "not configured", like an absent variable."""
+    return None if value == "" else value
 
-    data_dir: Path = Path("data")
-    database_url: str = ""  # empty → SQLite file under data_dir
-    redis_url: str | None = None  # None → embedded Redis started by `reelay dev`
-    storage_url: str = ""  # empty → local directory data_dir/media; or s3://bucket/prefix
-    s3_endpoint_url: str | None = None
-    s3_region: str = "us-east-1"
-    jwt_secret: str = "reelay-dev-secret-change-me-in-production"
-    jwt_issuer: str | None = None
-    jwt_audience: str | None = None
-    jwks_url: str | None = None
-    max_upload_mb: int = 2048
-    max_source_s: float = 4 * 3600.0
-    max_moment_s: float = 180.0
-    max_exports_per_request: int = 20
-    max_active_exports_per_user: int = 20  # queued/running at once; more → 429
-    max_source_width: int = 7680  # display pixels; larger sources → 422
-    max_source_height: int = 7680
-    max_source_pixels: int = 7680 * 4320
-    min_source_side: int = 16  # narrower or shorter sources → 422
-    max_json_bytes: int = 1024 * 1024  # JSON request bodies; larger → 413
-    max_captions: int = 500  # per moment
-    max_caption_chars: int = 500  # per caption line
-    chunk_s: float = 6.0
-    render_preset: str = "veryfast"
-    render_crf: int = 23
-    event_log_maxlen: int = 10_000
-    event_log_max_age_s: float = 7 * 24 * 3600.0
-    progress_min_interval_s: float = 0.25
-    stall_after_s: float = 90.0
-    broker_heartbeat_timeout_s: float = 15.0
-    sweep_interval_s: float = 15.0
-    max_stall_resumes: int = 5
-    worker_redis_retry_s: float = 30.0  # workers wait out a Redis outage this long
-    presign_expires_s: int = 300
-    allowed_origins: tuple[str, ...] = ()  # empty → WebSocket/CORS: same origin only
-    ws_auth_timeout_s: float = 10.0
-    ws_ping_interval_s: float = 20.0  # idle sockets get a ping; silent one interval more → closed
-    ws_max_subscriptions: int = 100  # projects per socket
-    ws_max_sockets_per_user: int = 20  # per server process
-    ws_max_message_bytes: int = 16_384  # client frames
-    ws_send_queue: int = 1_024  # messages waiting per socket/SSE stream before 4008
-    sse_keepalive_s: float = 15.0
-    webhooks_allow_private: bool = False
-    webhook_timeout_s: float = 10.0  # connect + send + answer, in total
-    webhook_retry_schedule_s: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
-    webhook_disable_after_s: float = 5 * 24 * 3600.0  # failing this long disables an endpoint
-    webhook_max_in_flight_per_endpoint: int = 4  # POSTs at once to one endpoint, all notifiers
-    webhook_max_in_flight_per_user: int = 16  # POSTs at once to one user's endpoints
-    notifier_threads: int = 64  # deliveries/emails in flight per `reelay notifier` process
-    smtp_url: str | None = None  # None → notification emails written to data_dir/outbox
-    smtp_from: str = "reelay <reelay@localhost>"
-    public_url: str = ""  # empty → http://{host}:{port}; the base of links in emails
-    host: str = "127.0.0.1"
-    port: int = 8000
-    dev_workers: int = 2
-    worker_threads: int = 1
-    log_level: str = "info"
-    log_format: str = "json"  # or "text" (what `reelay dev` uses)
+
+def _comma_separated(value: object) -> object:
+    """``"a, b"`` → ``("a", "b")``; blank → the field's default; tuples pass through."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        raise PydanticUseDefault
+    return tuple(part.strip() for part in value.split(","))
+
+
+def _origins(value: object) -> object:
+    """Comma-separated origins; blank entries (``"a,,b"``, a trailing comma) are skipped."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+OptionalText = Annotated[str | None, BeforeValidator(_unset_if_empty)]
+Count = Annotated[int, Field(ge=0)]
+AtLeastOne = Annotated[int, Field(ge=1)]
+Seconds = Annotated[float, Field(ge=0)]
+Interval = Annotated[float, Field(gt=0)]  # drives a loop or a deadline: zero is meaningless
+Schedule = Annotated[tuple[Seconds, ...], NoDecode, BeforeValidator(_comma_separated)]
+Origins = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_origins)]
+
+
+class Settings(BaseSettings):
+    """Configuration for web, worker and notifier processes; README's table lists each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, populate_by_name=True
+    )
+
+    data_dir: Path = Field(Path("data"), description="SQLite, local media, scratch, Redis")
+    database_url: str = Field("", description="empty → SQLite file under data_dir")
+    redis_url: OptionalText = Field(None, description="None → embedded Redis from `reelay dev`")
+    storage_url: str = Field("", description="empty → data_dir/media; or s3://bucket/prefix")
+    s3_endpoint_url: OptionalText = Field(None, description="S3-compatible store; None → AWS")
+    s3_region: str = Field("us-east-1", description="region of the S3 bucket")
+    jwt_secret: str = Field(
+        "reelay-dev-secret-change-me-in-production", description="HS256 key (dev default)"
+    )
+    jwt_issuer: OptionalText = Field(None, description="required `iss` of tokens, if set")
+    jwt_audience: OptionalText = Field(None, description="required `aud` of tokens, if set")
+    jwks_url: OptionalText = Field(None, description="https JWKS of a hosted identity provider")
+    max_upload_mb: int = Field(2048, gt=0, description="uploads over this → 413")
+    max_source_s: Seconds = Field(4 * 3600.0, description="longer sources → 422")
+    max_moment_s: Seconds = Field(180.0, description="longer moments → 422")
+    max_exports_per_request: Count = Field(20, description="moments in one POST /exports")
+    max_active_exports_per_user: Count = Field(
+        20,
+        validation_alias="REELAY_MAX_ACTIVE_EXPORTS",
+        description="queued + running exports per user; more → 429",
+    )
+    max_source_width: Count = Field(7680, description="display pixels; wider → 422")
+    max_source_height: Count = Field(7680, description="display pixels; taller → 422")
+    max_source_pixels: Count = Field(7680 * 4320, description="width × height; more → 422")
+    min_source_side: Count = Field(16, description="narrower or shorter sources → 422")
+    max_json_bytes: Count = Field(1024 * 1024, description="JSON request bodies; larger → 413")
+    max_captions: Count = Field(500, description="captions per moment; more → 422")
+    max_caption_chars: Count = Field(500, description="characters per caption; more → 422")
+    chunk_s: Interval = Field(6.0, description="chunk length for parallel rendering")
+    render_preset: str = Field("veryfast", description="libx264 preset")
+    render_crf: int = Field(23, ge=0, le=51, description="libx264 constant rate factor")
+    event_log_maxlen: Count = Field(10_000, description="events kept per project log")
+    event_log_max_age_s: Interval = Field(7 * 24 * 3600.0, description="event age kept")
+    progress_min_interval_s: Seconds = Field(0.25, description="in-chunk progress throttle")
+    stall_after_s: Interval = Field(90.0, description="no progress this long → re-planned")
+    broker_heartbeat_timeout_s: Interval = Field(15.0, description="silent worker → dead")
+    sweep_interval_s: Interval = Field(15.0, description="how often the sweeper looks")
+    max_stall_resumes: Count = Field(5, description="sweeps without progress before `stalled`")
+    worker_redis_retry_s: Seconds = Field(30.0, description="Redis outage a step waits out")
+    presign_expires_s: int = Field(
+        300, ge=1, le=MAX_PRESIGN_EXPIRES_S, description="presigned S3 video URL lifetime"
+    )
+    allowed_origins: Origins = Field((), description="CORS and /ws origins; () → same origin")
+    ws_auth_timeout_s: Interval = Field(10.0, description="auth message deadline on /ws")
+    ws_ping_interval_s: Interval = Field(20.0, description="idle sockets get a ping")
+    ws_max_subscriptions: Count = Field(100, description="projects per socket")
+    ws_max_sockets_per_user: Count = Field(20, description="sockets per user per process")
+    ws_max_message_bytes: AtLeastOne = Field(16_384, description="largest client frame")
+    ws_send_queue: AtLeastOne = Field(1_024, description="queued messages before 4008")
+    sse_keepalive_s: Interval = Field(15.0, description="SSE keep-alive comment period")
+    webhooks_allow_private: bool = Field(False, description="allow private/loopback targets")
+    webhook_timeout_s: Interval = Field(10.0, description="connect + send + answer, in total")
+    webhook_retry_schedule_s: Schedule = Field(
+        (5, 300, 1800, 7200, 18000, 36000, 36000), description="delays before each retry"
+    )
+    webhook_disable_after_s: Seconds = Field(5 * 24 * 3600.0, description="failing → disabled")
+    webhook_max_in_flight_per_endpoint: AtLeastOne = Field(4, description="POSTs to one URL")
+    webhook_max_in_flight_per_user: AtLeastOne = Field(16, description="POSTs for one user")
+    notifier_threads: AtLeastOne = Field(64, description="deliveries in flight per notifier")
+    smtp_url: OptionalText = Field(None, description="None → emails written to data_dir/outbox")
+    smtp_from: str = Field("reelay <reelay@localhost>", description="From: of emails")
+    public_url: str = Field("", description="base of links in emails; empty → host:port")
+    host: str = Field("127.0.0.1", description="where `reelay dev`/`web` listen")
+    port: int = Field(8000, ge=0, le=65535, description="where `reelay dev`/`web` listen")
+    dev_workers: Count = Field(2, description="worker processes `reelay dev` runs")
+    worker_threads: AtLeastOne = Field(1, description="actor threads per worker process")
+    log_level: str = Field("info", description="logging level name")
+    log_format: Literal["json", "text"] = Field("json", description="`text` for people")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the given values: ``load_settings`` is where the environment comes in."""
+        return (init_settings,)
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied and checked like any other value."""
+        return _checked({**self.model_dump(), **changes})
 
     @property
     def resolved_database_url(self) -> str:
@@ -105,169 +177,48 @@ class Settings:
         return self.data_dir / "work"
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
+def variable_names() -> dict[str, str]:
+    """Each field's environment variable: ``REELAY_`` + its name, or its alias."""
+    return {
+        name: field.validation_alias
+        if isinstance(field.validation_alias, str)
+        else ENV_PREFIX + name.upper()
+        for name, field in Settings.model_fields.items()
+    }
+
+
+class _Environ(EnvSettingsSource):
+    """The ``REELAY_*`` variables of one mapping, matched by their exact (upper-case) name."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(Settings)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {
+            key.lower(): value
+            for key, value in self._environ.items()
+            if key.startswith(ENV_PREFIX) and key == key.upper() and value != ""
+        }
+
+
+def _checked(values: Mapping[str, Any]) -> Settings:
+    """``Settings(**values)``, with a refusal turned into a SettingsError naming the variable."""
     try:
-        return int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if raw.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
-
-
-def _floats(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
-    """A comma-separated list of non-negative numbers, e.g. ``5,300,1800``."""
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        values = tuple(float(part) for part in raw.split(","))
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be comma-separated numbers, got {raw!r}") from exc
-    if any(value < 0 for value in values):
-        raise SettingsError(f"{name} must not hold negative numbers, got {raw!r}")
-    return values
-
-
-def _optional(env: Mapping[str, str], name: str) -> str | None:
-    raw = env.get(name)
-    return raw if raw else None
+        return Settings(**values)
+    except ValidationError as exc:
+        names = variable_names()
+        aliases = {alias.lower(): alias for alias in names.values()}
+        problems = []
+        for error in exc.errors():
+            key = str(error["loc"][0]) if error["loc"] else ""
+            name = names.get(key) or aliases.get(key.lower(), key)
+            raw = values.get(key, error["input"])  # the whole variable, not one list item
+            problems.append(f"{name}: {error['msg']}, got {raw!r}")
+        raise SettingsError("; ".join(problems)) from None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build settings from ``environ`` (default: the process environment)."""
-    env = os.environ if environ is None else environ
-    defaults = Settings()
-    origins = tuple(
-        o.strip() for o in env.get("REELAY_ALLOWED_ORIGINS", "").split(",") if o.strip()
-    )
-    settings = Settings(
-        data_dir=Path(env.get("REELAY_DATA_DIR") or defaults.data_dir),
-        database_url=env.get("REELAY_DATABASE_URL", ""),
-        redis_url=_optional(env, "REELAY_REDIS_URL"),
-        storage_url=env.get("REELAY_STORAGE_URL", ""),
-        s3_endpoint_url=_optional(env, "REELAY_S3_ENDPOINT_URL"),
-        s3_region=env.get("REELAY_S3_REGION") or defaults.s3_region,
-        jwt_secret=env.get("REELAY_JWT_SECRET") or defaults.jwt_secret,
-        jwt_issuer=_optional(env, "REELAY_JWT_ISSUER"),
-        jwt_audience=_optional(env, "REELAY_JWT_AUDIENCE"),
-        jwks_url=_optional(env, "REELAY_JWKS_URL"),
-        max_upload_mb=_int(env, "REELAY_MAX_UPLOAD_MB", defaults.max_upload_mb),
-        max_source_s=_float(env, "REELAY_MAX_SOURCE_S", defaults.max_source_s),
-        max_moment_s=_float(env, "REELAY_MAX_MOMENT_S", defaults.max_moment_s),
-        max_exports_per_request=_int(
-            env, "REELAY_MAX_EXPORTS_PER_REQUEST", defaults.max_exports_per_request
-        ),
-        max_active_exports_per_user=_int(
-            env, "REELAY_MAX_ACTIVE_EXPORTS", defaults.max_active_exports_per_user
-        ),
-        max_source_width=_int(env, "REELAY_MAX_SOURCE_WIDTH", defaults.max_source_width),
-        max_source_height=_int(env, "REELAY_MAX_SOURCE_HEIGHT", defaults.max_source_height),
-        max_source_pixels=_int(env, "REELAY_MAX_SOURCE_PIXELS", defaults.max_source_pixels),
-        min_source_side=_int(env, "REELAY_MIN_SOURCE_SIDE", defaults.min_source_side),
-        max_json_bytes=_int(env, "REELAY_MAX_JSON_BYTES", defaults.max_json_bytes),
-        max_captions=_int(env, "REELAY_MAX_CAPTIONS", defaults.max_captions),
-        max_caption_chars=_int(env, "REELAY_MAX_CAPTION_CHARS", defaults.max_caption_chars),
-        chunk_s=_float(env, "REELAY_CHUNK_S", defaults.chunk_s),
-        render_preset=env.get("REELAY_RENDER_PRESET") or defaults.render_preset,
-        render_crf=_int(env, "REELAY_RENDER_CRF", defaults.render_crf),
-        event_log_maxlen=_int(env, "REELAY_EVENT_LOG_MAXLEN", defaults.event_log_maxlen),
-        event_log_max_age_s=_float(env, "REELAY_EVENT_LOG_MAX_AGE_S", defaults.event_log_max_age_s),
-        progress_min_interval_s=_float(
-            env, "REELAY_PROGRESS_MIN_INTERVAL_S", defaults.progress_min_interval_s
-        ),
-        presign_expires_s=_int(env, "REELAY_PRESIGN_EXPIRES_S", defaults.presign_expires_s),
-        stall_after_s=_float(env, "REELAY_STALL_AFTER_S", defaults.stall_after_s),
-        broker_heartbeat_timeout_s=_float(
-            env, "REELAY_BROKER_HEARTBEAT_TIMEOUT_S", defaults.broker_heartbeat_timeout_s
-        ),
-        sweep_interval_s=_float(env, "REELAY_SWEEP_INTERVAL_S", defaults.sweep_interval_s),
-        max_stall_resumes=_int(env, "REELAY_MAX_STALL_RESUMES", defaults.max_stall_resumes),
-        worker_redis_retry_s=_float(
-            env, "REELAY_WORKER_REDIS_RETRY_S", defaults.worker_redis_retry_s
-        ),
-        allowed_origins=origins,
-        ws_auth_timeout_s=_float(env, "REELAY_WS_AUTH_TIMEOUT_S", defaults.ws_auth_timeout_s),
-        ws_ping_interval_s=_float(env, "REELAY_WS_PING_INTERVAL_S", defaults.ws_ping_interval_s),
-        ws_max_subscriptions=_int(
-            env, "REELAY_WS_MAX_SUBSCRIPTIONS", defaults.ws_max_subscriptions
-        ),
-        ws_max_sockets_per_user=_int(
-            env, "REELAY_WS_MAX_SOCKETS_PER_USER", defaults.ws_max_sockets_per_user
-        ),
-        ws_max_message_bytes=_int(
-            env, "REELAY_WS_MAX_MESSAGE_BYTES", defaults.ws_max_message_bytes
-        ),
-        ws_send_queue=_int(env, "REELAY_WS_SEND_QUEUE", defaults.ws_send_queue),
-        sse_keepalive_s=_float(env, "REELAY_SSE_KEEPALIVE_S", defaults.sse_keepalive_s),
-        webhooks_allow_private=_bool(env, "REELAY_WEBHOOKS_ALLOW_PRIVATE", False),
-        webhook_timeout_s=_float(env, "REELAY_WEBHOOK_TIMEOUT_S", defaults.webhook_timeout_s),
-        webhook_retry_schedule_s=_floats(
-            env, "REELAY_WEBHOOK_RETRY_SCHEDULE_S", defaults.webhook_retry_schedule_s
-        ),
-        webhook_disable_after_s=_float(
-            env, "REELAY_WEBHOOK_DISABLE_AFTER_S", defaults.webhook_disable_after_s
-        ),
-        webhook_max_in_flight_per_endpoint=_int(
-            env,
-            "REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT",
-            defaults.webhook_max_in_flight_per_endpoint,
-        ),
-        webhook_max_in_flight_per_user=_int(
-            env, "REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_USER", defaults.webhook_max_in_flight_per_user
-        ),
-        notifier_threads=_int(env, "REELAY_NOTIFIER_THREADS", defaults.notifier_threads),
-        smtp_url=_optional(env, "REELAY_SMTP_URL"),
-        smtp_from=env.get("REELAY_SMTP_FROM") or defaults.smtp_from,
-        public_url=env.get("REELAY_PUBLIC_URL", ""),
-        host=env.get("REELAY_HOST") or defaults.host,
-        port=_int(env, "REELAY_PORT", defaults.port),
-        dev_workers=_int(env, "REELAY_DEV_WORKERS", defaults.dev_workers),
-        worker_threads=_int(env, "REELAY_WORKER_THREADS", defaults.worker_threads),
-        log_level=env.get("REELAY_LOG_LEVEL") or defaults.log_level,
-        log_format=env.get("REELAY_LOG_FORMAT") or defaults.log_format,
-    )
-    if settings.log_format not in {"json", "text"}:
-        raise SettingsError(f"REELAY_LOG_FORMAT must be json or text, got {settings.log_format!r}")
-    if settings.chunk_s <= 0:
-        raise SettingsError(f"REELAY_CHUNK_S must be positive, got {settings.chunk_s}")
-    if settings.max_upload_mb <= 0:
-        raise SettingsError(f"REELAY_MAX_UPLOAD_MB must be positive, got {settings.max_upload_mb}")
-    if settings.worker_redis_retry_s < 0:
-        raise SettingsError(
-            f"REELAY_WORKER_REDIS_RETRY_S must not be negative, got {settings.worker_redis_retry_s}"
-        )
-    for name, value in (
-        ("REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", settings.webhook_max_in_flight_per_endpoint),
-        ("REELAY_WEBHOOK_MAX_IN_FLIGHT_PER_USER", settings.webhook_max_in_flight_per_user),
-        ("REELAY_NOTIFIER_THREADS", settings.notifier_threads),
-    ):
-        if value < 1:
-            raise SettingsError(f"{name} must be at least 1, got {value}")
-    if not 1 <= settings.presign_expires_s <= MAX_PRESIGN_EXPIRES_S:
-        raise SettingsError(
-            f"REELAY_PRESIGN_EXPIRES_S must be 1..{MAX_PRESIGN_EXPIRES_S} (presigned video "
-            f"URLs are short-lived), got {settings.presign_expires_s}"
-        )
-    return settings
+    """Build settings from ``environ`` (default: the process environment); unset or empty
+    variables keep their defaults. Raises SettingsError naming the variable it refuses."""
+    return _checked(_Environ(os.environ if environ is None else environ)())

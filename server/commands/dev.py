@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import replace
 from typing import IO
 
 from server.auth import issue_token
@@ -102,8 +101,7 @@ def _revive_redis(embedded: EmbeddedRedis) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    settings = replace(
-        settings,
+    settings = settings.with_(
         host=args.host or settings.host,
         port=args.port or settings.port,
         dev_workers=settings.dev_workers if args.workers is None else args.workers,
@@ -113,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if not settings.redis_url:
         embedded = start_embedded_redis(settings.data_dir)
-        settings = replace(settings, redis_url=embedded.url)
+        settings = settings.with_(redis_url=embedded.url)
         print(f"reelay dev: embedded Redis at {embedded.url}", flush=True)
     env["REELAY_REDIS_URL"] = settings.redis_url or ""
     env["REELAY_DATA_DIR"] = str(settings.data_dir.resolve())
