@@ -36,9 +36,9 @@ import redis.asyncio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.auth import issue_token
+from server.adapters.auth import issue_token
 from server.commands.web import EVENT_LOOP, WS_PROTOCOL
-from server.events import EventLog
+from server.domain.events import EventLog
 from tests.conftest import RedisServer
 from tests.media import make_video
 from tests.realtime.servers import JWT_SECRET, WebServer

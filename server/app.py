@@ -18,26 +18,27 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from server.api import batches, events, exports, health, moments, projects, videos, webhooks
-from server.api.context import Services
-from server.api.edge_text import TextGuardMiddleware
+from server.adapters.auth import TokenVerifier
+from server.adapters.db import close_db, init_db
+from server.adapters.queue import Enqueuer, make_broker
+from server.adapters.storage import storage_from_settings
+from server.api import batches, exports, health, moments, projects, videos, webhooks
 from server.api.openapi import openapi
-from server.api.routing import group
-from server.api.security import BearerAuthMiddleware
-from server.auth import TokenVerifier
-from server.db import close_db, init_db
-from server.errors import EXCEPTION_HANDLERS
-from server.event_epochs import seq_base
-from server.events import event_log_from_settings
-from server.logging_redaction import install as install_log_redaction
-from server.logs import RequestIdMiddleware
-from server.metrics import Metrics, MetricsMiddleware, SharedStateCollector, metrics_endpoint
-from server.queue import Enqueuer, make_broker
+from server.domain.event_epochs import seq_base
+from server.domain.events import event_log_from_settings
+from server.http.bearer_auth import BearerAuthMiddleware
+from server.http.edge_text import TextGuardMiddleware
+from server.http.error_handlers import EXCEPTION_HANDLERS
+from server.http.routing import group
+from server.http.security_headers import SecurityHeadersMiddleware
+from server.http.services import Services
+from server.ops.logging_redaction import install as install_log_redaction
+from server.ops.logs import RequestIdMiddleware
+from server.ops.metrics import Metrics, MetricsMiddleware, SharedStateCollector, metrics_endpoint
+from server.realtime import events_route
 from server.realtime.hub import Hub
 from server.realtime.ws import websocket_endpoint
-from server.security_headers import SecurityHeadersMiddleware
 from server.settings import Settings, SettingsError, load_settings
-from server.storage import storage_from_settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -52,7 +53,7 @@ def api_routes() -> list[BaseRoute]:
                 *exports.routes,
                 *videos.routes,
                 *batches.routes,
-                *events.routes,
+                *events_route.routes,
                 *webhooks.routes,
             ]
         )

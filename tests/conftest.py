@@ -23,8 +23,8 @@ import redis
 import redis.asyncio
 from tortoise import Tortoise, connections
 
+from server.adapters.db import close_db, init_db
 from server.commands.embedded_redis import free_port, redis_server_binary
-from server.db import close_db, init_db
 from server.settings import Settings
 
 POSTGRES_ENV = "REELAY_TEST_DATABASE_URL"

@@ -1,6 +1,6 @@
 """Declaring an actor on an explicit broker: one way for every reelay actor.
 
-Actors are registered by name on the queue ``server.queue.ACTOR_QUEUES`` assigns, so the
+Actors are registered by name on the queue ``server.adapters.queue.ACTOR_QUEUES`` assigns, so the
 web side can send to them by name without importing worker code, and no global broker
 is created at import time.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import dramatiq
 
-from server.queue import ACTOR_QUEUES
+from server.adapters.queue import ACTOR_QUEUES
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
-from server.logging_redaction import install as install_log_redaction
-from server.logs import configure_logging
-from server.queue import make_broker
+from server.adapters.queue import make_broker
+from server.ops.logging_redaction import install as install_log_redaction
+from server.ops.logs import configure_logging
 from server.settings import Settings, load_settings
-from workers import email, webhooks
+from workers import email_actor, notification_actors
 from workers.runtime import RuntimeMiddleware
 
 
@@ -33,7 +33,7 @@ def _base_broker(settings: Settings) -> RedisBroker:
 def setup_broker(settings: Settings) -> RedisBroker:
     """A render broker: the export actors, the runtime and the stalled-export sweeper."""
     # Imported here so notifier processes never load the render engine (PyAV, numpy).
-    from workers.exports import declare_actors
+    from workers.export_actors import declare_actors
     from workers.watchdog import SweeperMiddleware
 
     broker = _base_broker(settings)
@@ -45,8 +45,8 @@ def setup_broker(settings: Settings) -> RedisBroker:
 def setup_notifier_broker(settings: Settings) -> RedisBroker:
     """A notification broker: the webhook and email actors and the runtime, no rendering."""
     broker = _base_broker(settings)
-    webhooks.declare_actors(broker)
-    email.declare_actors(broker)
+    notification_actors.declare_actors(broker)
+    email_actor.declare_actors(broker)
     return broker
 
 

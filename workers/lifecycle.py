@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from server.batches import complete_batch_if_done
-from server.events import end_event_id
-from server.models import Export, ExportStatus
-from server.notifications import notify
+from server.domain.batch_completion import complete_batch_if_done
+from server.domain.events import end_event_id
+from server.domain.models import Export, ExportStatus
+from server.domain.notifications import notify
 from workers.render.spec import OutputInfo
 from workers.runtime import WorkerRuntime
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from server.queue import NOTIFICATION_QUEUES
+from server.adapters.queue import NOTIFICATION_QUEUES
 from server.settings import load_settings
 from workers.run import run_dramatiq
 

@@ -10,7 +10,7 @@ import argparse
 
 from dramatiq import cli as dramatiq_cli
 
-from server.queue import RENDER_QUEUES
+from server.adapters.queue import RENDER_QUEUES
 from server.settings import load_settings
 
 

@@ -20,13 +20,13 @@ from dramatiq.middleware import Middleware
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis as AsyncRedis
 
-from server.db import close_db, init_db
-from server.event_epochs import seq_base
-from server.events import EventLog, event_log_from_settings
-from server.queue import Enqueuer
-from server.redis_retry import OutageBackoff, async_client, ride_out_outages, sync_client
+from server.adapters.db import close_db, init_db
+from server.adapters.queue import Enqueuer
+from server.adapters.redis_retry import OutageBackoff, async_client, ride_out_outages, sync_client
+from server.adapters.storage import Storage, storage_from_settings
+from server.domain.event_epochs import seq_base
+from server.domain.events import EventLog, event_log_from_settings
 from server.settings import Settings
-from server.storage import Storage, storage_from_settings
 
 T = TypeVar("T")
 logger = logging.getLogger("reelay.worker")
@@ -73,7 +73,7 @@ class RuntimeMiddleware(Middleware):
     """Opens the runtime before the worker takes its first message; closes it after the last.
 
     Every Redis client it opens (and the broker's) waits out a Redis outage of up to
-    ``REELAY_WORKER_REDIS_RETRY_S`` (server.redis_retry), so an export in flight pauses
+    ``REELAY_WORKER_REDIS_RETRY_S`` (server.adapters.redis_retry), so an export in flight pauses
     and resumes instead of failing its step. ``before_worker_boot`` runs before any
     consumer thread starts and
     ``after_worker_shutdown`` after every worker thread has stopped, so no message ever

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.models import Project
+from server.domain.models import Project
 from workers.runtime import WorkerRuntime
 
 

@@ -19,7 +19,7 @@ from dramatiq.middleware import Middleware
 from redis.exceptions import RedisError
 from tortoise.exceptions import BaseORMException
 
-from server.models import Export, ExportStatus
+from server.domain.models import Export, ExportStatus
 from workers.lifecycle import mark_cancelled, mark_failed, utcnow
 from workers.runtime import WorkerRuntime, current_runtime
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.context import current_user, owned
-from server.api.responses import JSONResponse
-from server.api.routing import ApiRoute, Operation
 from server.api.schemas import batch_json
-from server.models import Batch, Export
+from server.domain.models import Batch, Export
+from server.http.access import owned
+from server.http.responses import JSONResponse
+from server.http.routing import ApiRoute, Operation
+from server.http.services import current_user
 
 
 async def get_batch(request: Request) -> Response:

@@ -17,25 +17,26 @@ from starlette.responses import Response
 from tortoise.exceptions import IntegrityError
 
 from server.api import idempotency
-from server.api.context import Services, current_user, owned, services
-from server.api.fields import boolean, choice, invalid, read_json, string
 from server.api.renderable import check_exportable
-from server.api.responses import JSONResponse
-from server.api.routing import ApiRoute, Operation
-from server.api.schemas import MAX_EMAIL_CHARS, MAX_ID_CHARS, export_json
-from server.batches import complete_batch_if_done
-from server.cancellation import clear_cancel, request_cancel
-from server.email_address import InvalidEmail, deliverable_address
-from server.errors import Conflict, ServiceUnavailable, ValidationFailed, echo
-from server.events import end_event_id
-from server.limits import (
+from server.api.schemas import MAX_EMAIL_CHARS, export_json
+from server.domain.batch_completion import complete_batch_if_done
+from server.domain.cancellation import clear_cancel, request_cancel
+from server.domain.email_address import InvalidEmail, deliverable_address
+from server.domain.events import end_event_id
+from server.domain.limits import (
     ACTIVE_EXPORTS_LIMIT,
     TooManyActiveExports,
     check_active_exports,
     user_limit_lock,
 )
-from server.models import Batch, Export, ExportStatus, Moment, Project, new_id
-from server.notifications import notify
+from server.domain.models import MAX_ID_CHARS, Batch, Export, ExportStatus, Moment, Project, new_id
+from server.domain.notifications import notify
+from server.errors import Conflict, ServiceUnavailable, ValidationFailed, echo
+from server.http.access import owned
+from server.http.fields import boolean, choice, invalid, read_json, string
+from server.http.responses import JSONResponse
+from server.http.routing import ApiRoute, Operation
+from server.http.services import Services, current_user, services
 from workers.render.spec import ASPECT_RATIOS, RESOLUTIONS
 
 

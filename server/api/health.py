@@ -12,9 +12,9 @@ from starlette.responses import Response
 from tortoise import connections
 from tortoise.exceptions import BaseORMException
 
-from server.api.context import services
-from server.api.responses import JSONResponse
-from server.api.routing import ApiRoute, Operation
+from server.http.responses import JSONResponse
+from server.http.routing import ApiRoute, Operation
+from server.http.services import services
 
 #: A dependency that answers slower than this counts as down.
 CHECK_TIMEOUT_S = 2.0

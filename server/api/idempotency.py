@@ -11,8 +11,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from server.domain.models import IdempotencyRecord
 from server.errors import BadRequest, Conflict
-from server.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)

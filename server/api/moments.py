@@ -11,14 +11,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.context import current_user, owned, services
-from server.api.fields import invalid, number, object_list, read_json, string
 from server.api.renderable import check_moment_length
-from server.api.responses import JSONResponse
-from server.api.routing import ApiRoute, Operation
 from server.api.schemas import MAX_TITLE_CHARS, moment_json
+from server.domain.models import Moment, Project, new_id
 from server.errors import ValidationFailed
-from server.models import Moment, Project, new_id
+from server.http.access import owned
+from server.http.fields import invalid, number, object_list, read_json, string
+from server.http.responses import JSONResponse
+from server.http.routing import ApiRoute, Operation
+from server.http.services import current_user, services
 from server.settings import Settings
 
 #: Float slack when comparing times against the probed duration (well under one frame).

@@ -16,11 +16,11 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount
 
 from server.api import idempotency
-from server.api.context import services
-from server.api.responses import JSONResponse
-from server.api.routing import ApiPath, ApiRoute, Operation
 from server.api.schemas import COMPONENTS, request_schemas
-from server.webhooks.views import COMPONENTS as WEBHOOK_COMPONENTS
+from server.api.webhook_shapes import COMPONENTS as WEBHOOK_COMPONENTS
+from server.http.responses import JSONResponse
+from server.http.routing import ApiPath, ApiRoute, Operation
+from server.http.services import services
 
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
@@ -36,7 +36,7 @@ _HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-#: Path parameters: any text without NUL (``server.api.edge_text``).
+#: Path parameters: any text without NUL (``server.http.edge_text``).
 _PATH_SCHEMA: dict[str, Any] = {"type": "string", "pattern": "^[^\\u0000]*$"}
 
 

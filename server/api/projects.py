@@ -17,17 +17,18 @@ from typing import IO
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.context import Services, current_user, owned, services
-from server.api.responses import JSONResponse
-from server.api.routing import ApiRoute, Operation
+from server.adapters.storage import UploadTooLarge
 from server.api.schemas import MAX_NAME_CHARS, project_json
 from server.api.uploads import ENVELOPE_BYTES, MultipartUpload
-from server.cancellation import request_cancel
+from server.domain.cancellation import request_cancel
+from server.domain.limits import check_declared_dimensions, check_source
+from server.domain.models import Export, ExportChunk, ExportStatus, Project, new_id
 from server.errors import ApiError, PayloadTooLarge, ValidationFailed, echo
-from server.limits import check_declared_dimensions, check_source
-from server.models import Export, ExportChunk, ExportStatus, Project, new_id
+from server.http.access import owned
+from server.http.responses import JSONResponse
+from server.http.routing import ApiRoute, Operation
+from server.http.services import Services, current_user, services
 from server.settings import Settings
-from server.storage import UploadTooLarge
 from workers.render.errors import NotAVideo, RenderError
 from workers.render.probe import probe
 from workers.render.spec import SourceInfo

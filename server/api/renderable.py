@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from server.domain.models import Moment, Project
 from server.errors import ValidationFailed
-from server.models import Moment, Project
 from server.settings import Settings
 from workers.render import (
     OutputBounds,

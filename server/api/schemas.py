@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from server.models import Batch, Export, ExportStatus, Moment, Project
+from server.domain.models import MAX_ID_CHARS, Batch, Export, ExportStatus, Moment, Project
 
 ASPECT_RATIO_VALUES = ["9:16", "1:1", "4:5", "16:9", "original"]
 RESOLUTION_VALUES = ["720p", "1080p"]
@@ -253,7 +253,6 @@ MAX_TITLE_CHARS = 255
 MAX_CAPTION_CHARS = 500
 MAX_CAPTIONS = 500
 MAX_EMAIL_CHARS = 320
-MAX_ID_CHARS = 40  # the width of every id column
 
 
 def request_schemas(

@@ -14,8 +14,8 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from server.api.edge_text import decoded_text
 from server.errors import ApiError, BadRequest, PayloadTooLarge, echo
+from server.http.edge_text import decoded_text
 
 #: Plain (non-file) form fields are short; a longer one is refused rather than buffered.
 MAX_FIELD_BYTES = 64 * 1024

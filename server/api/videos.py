@@ -19,10 +19,11 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from server.api.context import current_user, owned, services
-from server.api.routing import ApiRoute, Operation
+from server.domain.models import Export, ExportStatus
 from server.errors import Conflict, NotFound, RangeNotSatisfiable
-from server.models import Export, ExportStatus
+from server.http.access import owned
+from server.http.routing import ApiRoute, Operation
+from server.http.services import current_user, services
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK_BYTES = 256 * 1024

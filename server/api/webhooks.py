@@ -13,26 +13,33 @@ from typing import Any, cast
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.context import current_user, owned, services
-from server.api.fields import boolean, invalid, query_int, read_json, string
-from server.api.responses import JSONResponse
-from server.api.routing import ApiRoute, Operation, Query
-from server.auth import User
-from server.errors import Conflict, ValidationFailed
-from server.events import TERMINAL_EVENT_TYPES, Event, format_ts, new_event_id
-from server.limits import WEBHOOK_ENDPOINTS_LIMIT, check_webhook_endpoints, user_limit_lock
-from server.models import (
+from server.adapters.auth import User
+from server.adapters.delivery.signing import new_secret
+from server.adapters.delivery.ssrf import (
+    MAX_URL_CHARS,
+    Resolver,
+    UnsafeUrl,
+    check_url,
+    system_resolver,
+)
+from server.api.webhook_shapes import MAX_DESCRIPTION_CHARS, delivery_json, endpoint_json
+from server.domain.events import TERMINAL_EVENT_TYPES, Event, format_ts, new_event_id
+from server.domain.limits import WEBHOOK_ENDPOINTS_LIMIT, check_webhook_endpoints, user_limit_lock
+from server.domain.models import (
     DeliveryStatus,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
     new_id,
 )
-from server.notifications import WEBHOOK_EVENT_TYPES
-from server.webhooks.delivery import enqueue_attempt
-from server.webhooks.signing import new_secret
-from server.webhooks.ssrf import MAX_URL_CHARS, Resolver, UnsafeUrl, check_url, system_resolver
-from server.webhooks.views import MAX_DESCRIPTION_CHARS, delivery_json, endpoint_json
+from server.domain.notifications import WEBHOOK_EVENT_TYPES
+from server.domain.webhook_delivery import enqueue_attempt
+from server.errors import Conflict, ValidationFailed
+from server.http.access import owned
+from server.http.fields import boolean, invalid, query_int, read_json, string
+from server.http.responses import JSONResponse
+from server.http.routing import ApiRoute, Operation, Query
+from server.http.services import current_user, services
 
 TEST_EVENT_TYPE = "webhook.test"
 #: Terminal events: what an endpoint gets when it does not say.

@@ -19,13 +19,13 @@ import threading
 import time
 from typing import IO
 
-from server.auth import issue_token
+from server.adapters.auth import issue_token
+from server.adapters.db import close_db, init_db
 from server.commands.embedded_redis import (
     EmbeddedRedis,
     EmbeddedRedisError,
     start_embedded_redis,
 )
-from server.db import close_db, init_db
 from server.settings import Settings, load_settings
 
 DEV_TOKEN_TTL_S = 12 * 3600
@@ -84,7 +84,7 @@ def _revive_redis(embedded: EmbeddedRedis) -> bool:
     """Restart a dead embedded Redis on its port and files; False when it cannot be.
 
     Its append-only file brings back the queues and event logs, and the workers' Redis
-    clients wait the outage out (server.redis_retry), so exports in flight carry on.
+    clients wait the outage out (server.adapters.redis_retry), so exports in flight carry on.
     """
     print(
         f"reelay dev: Redis exited with code {embedded.returncode}; restarting it on "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from server.db import (
+from server.adapters.db import (
     close_db,
     init_db,
     make_migrations,

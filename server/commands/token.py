@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from server.auth import issue_token
-from server.models import MAX_USER_ID_CHARS
+from server.adapters.auth import MAX_USER_ID_CHARS, issue_token
 from server.settings import load_settings
 
 

@@ -11,7 +11,7 @@ import gc
 
 import uvicorn
 
-from server.logs import uvicorn_log_config
+from server.ops.logs import uvicorn_log_config
 from server.settings import load_settings
 
 #: Chosen by bench/realtime.py (same fan-out and latency as websockets-sansio, less memory

@@ -8,7 +8,7 @@ from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
-from server.models import DeliveryStatus
+from server.domain.models import DeliveryStatus
 
 
 class Migration(migrations.Migration):

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import redis.exceptions
 
-from server.events import EventLog
+from server.domain.events import EventLog
 
 log = logging.getLogger(__name__)
 

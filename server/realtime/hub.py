@@ -28,7 +28,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from starlette.requests import HTTPConnection
 
-from server.events import channel_name
+from server.domain.events import channel_name
 
 log = logging.getLogger(__name__)
 

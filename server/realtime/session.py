@@ -16,10 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from server.api.context import Services, owned
-from server.auth import LEEWAY_S, AuthError, AuthUnavailable, User
+from server.adapters.auth import LEEWAY_S, AuthError, AuthUnavailable, User
+from server.domain.models import Project
 from server.errors import NotFound
-from server.models import Project
+from server.http.access import owned
+from server.http.services import Services
 from server.realtime.feed import Feed
 from server.realtime.frames import BadFrame, encode, error, parse
 from server.realtime.hub import Hub, HubUnavailable

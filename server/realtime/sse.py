@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from starlette.responses import StreamingResponse
 
-from server.events import EventLog
+from server.domain.events import EventLog
 from server.realtime.feed import Feed
 from server.realtime.hub import Hub, HubUnavailable
 from server.realtime.outbox import Outbox, Overflowed

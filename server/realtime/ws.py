@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.api.context import Services, services
-from server.auth import User
+from server.adapters.auth import User
+from server.http.services import Services, services
 from server.realtime.frames import BadFrame, encode, parse
 from server.realtime.hub import hub_of
 from server.realtime.outbox import Outbox

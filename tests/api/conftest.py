@@ -21,8 +21,8 @@ import pytest
 import redis.asyncio
 from starlette.applications import Starlette
 
+from server.adapters.auth import issue_token
 from server.app import create_app
-from server.auth import issue_token
 from server.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.media import make_audio_only, make_empty, make_garbage, make_video

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from server.auth import issue_token
-from server.models import Project
+from server.adapters.auth import issue_token
+from server.domain.models import Project
 from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, exports, moment, project
 

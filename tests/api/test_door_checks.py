@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.models import Export, ExportStatus, Moment
+from server.domain.models import Export, ExportStatus, Moment
 from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, exports, moment, project
 from tests.media import make_video

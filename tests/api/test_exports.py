@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from server.cancellation import cancel_key
-from server.models import Batch, Export, ExportStatus, IdempotencyRecord
+from server.domain.cancellation import cancel_key
+from server.domain.models import Batch, Export, ExportStatus, IdempotencyRecord
 from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, exports, moment, project
 

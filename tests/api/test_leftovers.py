@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from server.domain.models import Export, ExportChunk, ExportStatus
 from server.errors import MAX_ECHO_CHARS
-from server.models import Export, ExportChunk, ExportStatus
 from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, exports, moment, project, upload
 from tests.media import make_garbage

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from server.models import Moment
+from server.domain.models import Moment
 from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, project
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from server.models import Project
+from server.domain.models import Project
 from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, project, upload
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import redis.asyncio
 
-from server.models import Export, ExportStatus, Project
+from server.domain.models import Export, ExportStatus, Project
 from tests.api.conftest import Api, Media, running_api, s3_settings
 from tests.api.helpers import assert_error, exports, moment, project, upload
 from tests.conftest import SettingsFactory

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from server.models import Export, Moment, Project, WebhookEndpoint
+from server.domain.models import Export, Moment, Project, WebhookEndpoint
 from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, moment, project
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from tortoise import connections
 
-from server.db import migrate_database
-from server.models import Export, Moment, Project, WebhookEndpoint
-from server.text_repair import repair_stored_text, repaired_json, repaired_text
+from server.adapters.db import migrate_database
+from server.adapters.text_repair import repair_stored_text, repaired_json, repaired_text
+from server.domain.models import Export, Moment, Project, WebhookEndpoint
 from tests.api.conftest import Api, Media
 from tests.api.helpers import exports, moment, project
 

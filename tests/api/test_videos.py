@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from server.models import Export, ExportStatus
+from server.domain.models import Export, ExportStatus
 from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, exports, moment, project
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, WebSocketRoute
 
-from server.events import EventLog
+from server.domain.events import EventLog
 from tests.realtime.fixtures import create_project, token
 from tests.realtime.servers import WebServer
 

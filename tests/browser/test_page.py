@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, WebSocketRoute
 
-from server.auth import issue_token
+from server.adapters.auth import issue_token
 from tests.e2e.stack import JWT_SECRET, Stack, start_stack, stop_stack
 from tests.media import make_video
 

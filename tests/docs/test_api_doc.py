@@ -12,8 +12,8 @@ from pathlib import Path
 
 from server.api.openapi import walk
 from server.app import create_app
-from server.events import EVENT_TYPES
-from server.notifications import WEBHOOK_EVENT_TYPES
+from server.domain.events import EVENT_TYPES
+from server.domain.notifications import WEBHOOK_EVENT_TYPES
 from tests.conftest import SettingsFactory
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"

@@ -12,7 +12,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from server.auth import AuthError, TokenVerifier, User, issue_token
+from server.adapters.auth import AuthError, TokenVerifier, User, issue_token
 from tests.conftest import SettingsFactory
 
 SECRET = "test-secret-" + "x" * 32

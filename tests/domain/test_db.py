@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from tortoise import connections
 
-from server.db import (
+from server.adapters.db import (
     apply_pending_migrations,
     init_db,
     pending_model_changes,
@@ -21,7 +21,7 @@ from server.db import (
     sqlite_path,
     tortoise_config,
 )
-from server.models import Batch, Export, ExportStatus, Moment, Project, new_id
+from server.domain.models import Batch, Export, ExportStatus, Moment, Project, new_id
 from server.settings import Settings
 from tests.conftest import POSTGRES_ENV, pg_schema, with_query
 

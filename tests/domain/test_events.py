@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis.asyncio
 
-from server.events import (
+from server.domain.events import (
     EVENT_TYPES,
     Event,
     EventLog,

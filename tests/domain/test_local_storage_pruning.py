@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from server.storage.local import LocalStorage
+from server.adapters.storage.local import LocalStorage
 
 
 async def _bytes(data: bytes) -> AsyncIterator[bytes]:

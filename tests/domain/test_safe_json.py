@@ -10,9 +10,9 @@ from dataclasses import replace
 
 import pytest
 
-from server.api.responses import JSONResponse
-from server.errors import error_response
-from server.events import Event
+from server.domain.events import Event
+from server.http.error_handlers import error_response
+from server.http.responses import JSONResponse
 from server.safe_json import dumps, dumps_bytes
 
 

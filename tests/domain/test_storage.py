@@ -11,7 +11,7 @@ import aioboto3
 import httpx
 import pytest
 
-from server.storage import (
+from server.adapters.storage import (
     InvalidKey,
     LocalStorage,
     S3Storage,
@@ -20,7 +20,7 @@ from server.storage import (
     UploadTooLarge,
     storage_from_settings,
 )
-from server.storage.s3 import PART_BYTES, content_disposition
+from server.adapters.storage.s3 import PART_BYTES, content_disposition
 from tests.conftest import SettingsFactory
 
 MIB = 1024 * 1024

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from server.auth import issue_token
+from server.adapters.auth import issue_token
 from server.commands.embedded_redis import free_port
 
 JWT_SECRET = "e2e-secret-" + "s" * 32

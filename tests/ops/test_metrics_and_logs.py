@@ -8,10 +8,10 @@ import sys
 
 from redis import Redis as SyncRedis
 
-from server.events import EventLog
-from server.logging_redaction import install as install_log_redaction
-from server.logs import JsonFormatter, configure_logging, export_id_var, request_id_var
-from server.metrics import record_chunk_render
+from server.domain.events import EventLog
+from server.ops.logging_redaction import install as install_log_redaction
+from server.ops.logs import JsonFormatter, configure_logging, export_id_var, request_id_var
+from server.ops.metrics import record_chunk_render
 from tests.api.conftest import Api, Media
 
 

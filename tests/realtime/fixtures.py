@@ -9,8 +9,8 @@ import httpx
 import pytest
 import redis.asyncio
 
-from server.auth import issue_token
-from server.events import EventLog
+from server.adapters.auth import issue_token
+from server.domain.events import EventLog
 from tests.conftest import RedisServer
 from tests.media import make_video
 from tests.realtime.servers import JWT_SECRET

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from server.events import EventLog
+from server.domain.events import EventLog
 from tests.realtime.conftest import open_socket
 from tests.realtime.fixtures import create_project
 from tests.realtime.servers import WebServer

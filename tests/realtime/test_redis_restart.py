@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio
 import redis.exceptions
 
-from server.events import EventLog
+from server.domain.events import EventLog
 from tests.conftest import RedisServer
 from tests.realtime.conftest import open_socket, start_server
 from tests.realtime.fixtures import create_project

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from server.events import EventLog
+from server.domain.events import EventLog
 from tests.conftest import RedisServer
 from tests.realtime.conftest import Socket, start_server
 from tests.realtime.fixtures import create_project, token

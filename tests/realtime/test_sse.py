@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server.events import EventLog
+from server.domain.events import EventLog
 from tests.realtime.fixtures import create_project, token
 from tests.realtime.servers import WebServer
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server.auth import issue_token
+from server.adapters.auth import issue_token
 from tests.conftest import RedisServer
 from tests.e2e.stack import JWT_SECRET, Stack, start_stack, stop_stack
 from tests.media import make_video

@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from server.events import EventLog
+from server.domain.events import EventLog
 from tests.conftest import RedisServer
 from tests.realtime.conftest import Socket, open_socket, start_server
 from tests.realtime.fixtures import create_project

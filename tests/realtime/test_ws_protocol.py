@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from server.events import EventLog
+from server.domain.events import EventLog
 from tests.realtime.conftest import Socket, open_socket
 from tests.realtime.fixtures import create_project, token
 from tests.realtime.servers import WebServer

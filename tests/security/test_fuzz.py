@@ -25,9 +25,9 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from server.adapters.auth import issue_token
 from server.api.openapi import build_document
 from server.app import create_app
-from server.auth import issue_token
 from server.settings import Settings
 from tests.api.conftest import Media
 from tests.conftest import free_port

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.security_headers import content_security_policy
+from server.http.security_headers import content_security_policy
 from tests.api.conftest import Api, running_api
 from tests.api.helpers import assert_error
 from tests.conftest import SettingsFactory
@@ -61,7 +61,7 @@ async def test_the_page_carries_the_headers_and_allows_its_websocket(
 
 
 def test_s3_origin_is_allowed_for_presigned_videos(settings: SettingsFactory) -> None:
-    from server.security_headers import storage_origins
+    from server.http.security_headers import storage_origins
 
     s3 = settings(storage_url="s3://bucket/media", s3_endpoint_url="http://127.0.0.1:9000")
     origins = storage_origins(s3)

@@ -16,10 +16,10 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from server.auth import InvalidSubject, TokenVerifier, issue_token
+from server.adapters.auth import MAX_USER_ID_CHARS, InvalidSubject, TokenVerifier, issue_token
+from server.adapters.jwks import JwksCache
 from server.commands import token as token_command
-from server.jwks import JwksCache
-from server.models import MAX_USER_ID_CHARS, WebhookEndpoint
+from server.domain.models import WebhookEndpoint
 from tests.api.conftest import Api
 from tests.api.helpers import assert_error
 from tests.conftest import RedisServer, SettingsFactory

@@ -16,8 +16,8 @@ import pytest
 import redis.asyncio
 from cryptography.hazmat.primitives import serialization
 
-from server.auth import AuthError, AuthUnavailable, TokenVerifier, User, issue_token
-from server.jwks import MIN_REFRESH_S, JwksCache, check_jwks_url
+from server.adapters.auth import AuthError, AuthUnavailable, TokenVerifier, User, issue_token
+from server.adapters.jwks import MIN_REFRESH_S, JwksCache, check_jwks_url
 from server.settings import SettingsError
 from tests.api.conftest import running_api
 from tests.api.helpers import assert_error

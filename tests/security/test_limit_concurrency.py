@@ -20,8 +20,16 @@ import httpx
 import pytest
 import redis.asyncio
 
-from server.limits import ACTIVE_STATUSES, MAX_WEBHOOKS_PER_USER
-from server.models import Batch, Export, ExportStatus, Moment, Project, WebhookEndpoint, new_id
+from server.domain.limits import ACTIVE_STATUSES, MAX_WEBHOOKS_PER_USER
+from server.domain.models import (
+    Batch,
+    Export,
+    ExportStatus,
+    Moment,
+    Project,
+    WebhookEndpoint,
+    new_id,
+)
 from tests.api.helpers import assert_error
 from tests.conftest import RedisServer, SettingsFactory
 from tests.realtime.fixtures import token

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from server.models import Batch, Export, Moment, Project
+from server.domain.models import Batch, Export, Moment, Project
 from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, exports, moment, project, upload
 

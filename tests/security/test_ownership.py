@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from server import models
-from server.api.routing import ApiPath, ApiRoute, Operation
+from server.domain import models
+from server.http.routing import ApiPath, ApiRoute, Operation
 from tests.api.conftest import Api, Media
 from tests.api.helpers import exports, moment, project
 

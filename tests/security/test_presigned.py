@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import redis.asyncio
 
-from server.models import Export, ExportStatus
+from server.domain.models import Export, ExportStatus
 from server.settings import SettingsError, load_settings
 from tests.api.conftest import Api, Media, running_api, s3_settings
 from tests.api.helpers import assert_error, exports, moment, project

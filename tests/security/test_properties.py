@@ -32,10 +32,10 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from server.adapters.auth import issue_token
 from server.api.openapi import build_document
 from server.app import create_app
-from server.auth import issue_token
-from server.notifications import WEBHOOK_EVENT_TYPES
+from server.domain.notifications import WEBHOOK_EVENT_TYPES
 from server.settings import Settings
 from tests.api.conftest import Media
 from tests.conftest import POSTGRES_ENV, free_port, pg_schema, with_query

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from server.auth import issue_token
-from server.logging_redaction import REDACTED, RedactingFilter, install, redact
+from server.adapters.auth import issue_token
+from server.ops.logging_redaction import REDACTED, RedactingFilter, install, redact
 
 TOKEN = issue_token("test-secret-" + "x" * 32, "alice")
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from server.models import Project
+from server.domain.models import Project
 from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, upload
 from tests.media import make_truncated, make_video

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from server.models import Project, WebhookEndpoint, new_id
-from server.queue import Enqueuer
-from server.webhooks.signing import new_secret
-from server.webhooks.slots import DeliverySlots
+from server.adapters.delivery.signing import new_secret
+from server.adapters.delivery.slots import DeliverySlots
+from server.adapters.queue import Enqueuer
+from server.domain.models import Project, WebhookEndpoint, new_id
 from tests.webhooks.receiver import Receiver, start_receiver
 
 

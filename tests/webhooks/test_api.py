@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from server.models import DeliveryStatus, WebhookDelivery
-from server.notifications import fan_out
-from server.webhooks.delivery import attempt_delivery
-from server.webhooks.slots import DeliverySlots
+from server.adapters.delivery.slots import DeliverySlots
+from server.domain.models import DeliveryStatus, WebhookDelivery
+from server.domain.notifications import fan_out
+from server.domain.webhook_delivery import attempt_delivery
 from tests.api.conftest import Api, running_api
 from tests.api.helpers import assert_error
 from tests.conftest import SettingsFactory

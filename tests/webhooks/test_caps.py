@@ -12,10 +12,10 @@ from collections import Counter
 import pytest
 import redis.asyncio
 
-from server.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from server.notifications import fan_out
-from server.webhooks.delivery import SLOT_WAIT_S, attempt_delivery
-from server.webhooks.slots import DeliverySlots, Lease, slots_from_settings
+from server.adapters.delivery.slots import DeliverySlots, Lease, slots_from_settings
+from server.domain.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from server.domain.notifications import fan_out
+from server.domain.webhook_delivery import SLOT_WAIT_S, attempt_delivery
 from tests.conftest import SettingsFactory
 from tests.webhooks.conftest import RecordingEnqueuer, make_endpoint, make_project
 from tests.webhooks.receiver import Receiver, Reply

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from server.queue import ACTOR_QUEUES, NOTIFICATION_QUEUES, RENDER_QUEUES
+from server.adapters.queue import ACTOR_QUEUES, NOTIFICATION_QUEUES, RENDER_QUEUES
+from server.domain.webhook_delivery import retry_delay_s
 from server.settings import Settings, SettingsError, load_settings
-from server.webhooks.delivery import retry_delay_s
 from tests.conftest import SettingsFactory
 from workers.broker import setup_broker, setup_notifier_broker
 

@@ -9,8 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis.asyncio
 
-from server.events import Event, EventLog, format_ts, new_event_id
-from server.models import (
+from server.adapters.delivery.post import SNIPPET_BYTES
+from server.adapters.delivery.slots import DeliverySlots
+from server.adapters.queue import Enqueuer, make_broker
+from server.domain.events import Event, EventLog, format_ts, new_event_id
+from server.domain.models import (
     Batch,
     DeliveryStatus,
     Export,
@@ -20,11 +23,8 @@ from server.models import (
     WebhookEndpoint,
     new_id,
 )
-from server.notifications import fan_out, notify
-from server.queue import Enqueuer, make_broker
-from server.webhooks.delivery import attempt_delivery
-from server.webhooks.post import SNIPPET_BYTES
-from server.webhooks.slots import DeliverySlots
+from server.domain.notifications import fan_out, notify
+from server.domain.webhook_delivery import attempt_delivery
 from tests.conftest import SettingsFactory
 from tests.webhooks.conftest import RecordingEnqueuer, make_endpoint, make_project
 from tests.webhooks.receiver import Receiver, Reply
@@ -307,7 +307,7 @@ async def test_an_export_asking_for_email_gets_one_queued(
 async def test_batch_completion_notifies_through_the_domain_step(
     db: str, enqueuer: RecordingEnqueuer, redis_client: redis.asyncio.Redis
 ) -> None:
-    from server.batches import complete_batch_if_done
+    from server.domain.batch_completion import complete_batch_if_done
 
     project = await make_project("alice")
     moment = await Moment.create(

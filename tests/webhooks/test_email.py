@@ -15,11 +15,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from server.events import Event, format_ts, new_event_id
-from server.models import Batch, Export, Moment, new_id
+from server.domain.events import Event, format_ts, new_event_id
+from server.domain.models import Batch, Export, Moment, new_id
 from tests.conftest import SettingsFactory, free_port
 from tests.webhooks.conftest import make_project
-from workers.email import email_export_result
+from workers.email_actor import email_export_result
 
 PUBLIC = "https://clips.example.com"
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import redis.asyncio
 
-from server.email_address import InvalidEmail, deliverable_address
-from server.models import Export
+from server.domain.email_address import InvalidEmail, deliverable_address
+from server.domain.models import Export
 from tests.api.conftest import Api, running_api
 from tests.api.helpers import assert_error, moment, project
 from tests.conftest import SettingsFactory

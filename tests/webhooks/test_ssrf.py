@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from server.webhooks.post import _pinned, post_signed
-from server.webhooks.ssrf import UnsafeUrl, check_url
+from server.adapters.delivery.post import _pinned, post_signed
+from server.adapters.delivery.ssrf import UnsafeUrl, check_url
 from tests.webhooks.conftest import resolver_for
 
 REFUSED = [

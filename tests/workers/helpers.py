@@ -8,10 +8,10 @@ from typing import Any, cast
 import redis.asyncio
 from redis import Redis as SyncRedis
 
-from server.events import EventLog
-from server.models import Batch, Export, ExportStatus, Moment, Project
-from server.queue import Enqueuer, make_broker
-from server.storage import storage_from_settings
+from server.adapters.queue import Enqueuer, make_broker
+from server.adapters.storage import storage_from_settings
+from server.domain.events import EventLog
+from server.domain.models import Batch, Export, ExportStatus, Moment, Project
 from tests.conftest import SettingsFactory
 from workers.runtime import WorkerRuntime
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis.asyncio
 
-from server.models import Export, ExportStatus
+from server.domain.models import Export, ExportStatus
 from tests.conftest import SettingsFactory
 from tests.workers.helpers import runtime_for, stalled_export
 from workers.lifecycle import announce_end

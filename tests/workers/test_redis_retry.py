@@ -1,4 +1,7 @@
-"""Worker Redis clients wait out a Redis restart, within a bounded time (server.redis_retry)."""
+"""Worker Redis clients wait out a Redis restart, within a bounded time.
+
+The helper under test is ``server.adapters.redis_retry``.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,9 @@ import pytest
 import redis
 import redis.exceptions
 
-from server.events import EventLog
-from server.queue import build_message, make_broker
-from server.redis_retry import OutageBackoff, async_client, ride_out_outages, sync_client
+from server.adapters.queue import build_message, make_broker
+from server.adapters.redis_retry import OutageBackoff, async_client, ride_out_outages, sync_client
+from server.domain.events import EventLog
 from tests.conftest import RedisServer
 from tests.realtime.redis_servers import persistent_redis
 

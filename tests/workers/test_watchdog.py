@@ -8,7 +8,7 @@ from typing import Any
 
 import redis.asyncio
 
-from server.models import Export, ExportStatus
+from server.domain.models import Export, ExportStatus
 from tests.conftest import SettingsFactory
 from tests.workers.helpers import runtime_for, stalled_export
 from workers.runtime import WorkerRuntime

@@ -1,0 +1,355 @@
+"""The event schema (API.md "Events") and the per-project event log in Redis.
+
+Storage choice: one Redis **stream** per project whose entry IDs are ``{seq}-0``. A stream
+keeps entries ordered by seq, answers "seq > N" with one XRANGE, trims by length natively
+(XADD MAXLEN) and by age through the ``ts`` field each entry carries (trimmed from the
+oldest end, so the retained log is always a gap-free seq range). A sorted set would need
+the JSON decoded in Lua to learn an entry's age.
+
+Redis holds the log and the counter. If Redis loses its data (restart without
+persistence), the next append finds neither and asks ``seq_base`` where to continue: the
+service's base (server.domain.event_epochs) knows from the database whether the project had
+events before and then continues past every seq ever issued, so a client's old cursor is
+below the new log's start and answers ``reset``; ``read_since`` also answers ``reset`` to
+a cursor beyond ``last_seq``. Run Redis with persistence in production all the same.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import redis.asyncio
+
+from server import safe_json
+from server.settings import Settings
+
+EVENT_TYPES: tuple[str, ...] = (
+    "export.queued",
+    "export.started",
+    "export.progress",
+    "export.completed",
+    "export.failed",
+    "export.cancelling",
+    "export.cancelled",
+    "batch.completed",
+)
+
+#: Events delivered to webhooks (and the end of an export's story).
+TERMINAL_EVENT_TYPES: frozenset[str] = frozenset(
+    {"export.completed", "export.failed", "export.cancelled", "batch.completed"}
+)
+
+#: Where an event encoded with seq 0 is split, so the Lua script can put the real seq in.
+#: ``id`` is encoded first, and a quote inside it would be escaped, so this cannot occur
+#: earlier in the text.
+_SEQ_MARK = ',"seq":0,'
+
+# KEYS: 1 seq counter, 2 log stream, 3 the metrics hash, 4 the once-only key of the id.
+# ARGV: 1 JSON before the seq, 2 JSON after it, 3 event time (ms), 4 maxlen,
+#       5 age cutoff (ms; older entries go), 6 pub/sub channel, 7 the seq to continue
+#       after when neither counter nor log exists ('' → return -1 and let the caller ask
+#       its ``seq_base``), 8 '' or how long (ms) KEYS[4] remembers the event id, so the
+#       same id is appended once only. Returns the event's seq, or 0 for a repeated id.
+APPEND_LUA = """
+local counter_exists = redis.call('EXISTS', KEYS[1]) == 1
+local last = nil
+if not counter_exists then
+  last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
+  if not last and ARGV[7] == '' then
+    -- No counter and no log: a new project, or Redis lost its data. The caller decides.
+    return -1
+  end
+end
+if ARGV[8] ~= '' and not redis.call('SET', KEYS[4], 1, 'NX', 'PX', ARGV[8]) then
+  return 0
+end
+local seq
+if counter_exists then
+  seq = redis.call('INCR', KEYS[1])
+else
+  if last then
+    -- The counter vanished while the log survived: carry on after the log's last entry.
+    seq = tonumber(string.match(last[1], '^(%d+)')) + 1
+  else
+    seq = tonumber(ARGV[7]) + 1
+  end
+  redis.call('SET', KEYS[1], seq)
+end
+local event = ARGV[1] .. seq .. ARGV[2]
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], seq .. '-0', 'ts', ARGV[3], 'e', event)
+local cutoff = tonumber(ARGV[5])
+while true do
+  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+  if not oldest or tonumber(oldest[2][2]) >= cutoff then break end
+  local oldest_seq = tonumber(string.match(oldest[1], '^(%d+)'))
+  redis.call('XTRIM', KEYS[2], 'MINID', (oldest_seq + 1) .. '-0')
+end
+redis.call('PUBLISH', ARGV[6], event)
+redis.call('HINCRBY', KEYS[3], 'events_published', 1)
+return seq
+"""
+
+
+#: The Redis hash of cluster-wide counters that ``/metrics`` reports (server.ops.metrics).
+METRICS_KEY = "reelay:metrics"
+
+#: Where a project's seq continues when Redis has neither its counter nor its log: 0 for
+#: a project that never had events; past every seq ever issued after Redis lost its data,
+#: so clients see a jump (a gap) and their cursor answers ``reset`` — never a silent gap.
+SeqBase = Callable[[str], Awaitable[int]]
+
+
+def end_event_id(export_id: str, attempt: int) -> str:
+    """The stable id of an export attempt's terminal event, whoever emits it (append_once)."""
+    return f"evt_{export_id}_a{attempt}_end"
+
+
+def channel_name(project_id: str) -> str:
+    """The pub/sub channel carrying ``project_id``'s events as they are appended."""
+    return f"reelay:events:{project_id}"
+
+
+def _counter_key(project_id: str) -> str:
+    # The {…} hash tag keeps both keys in one Redis Cluster slot, as the script needs.
+    return f"reelay:events:{{{project_id}}}:seq"
+
+
+def _once_key(event_id: str) -> str:
+    return f"reelay:event-once:{event_id}"
+
+
+def _log_key(project_id: str) -> str:
+    return f"reelay:events:{{{project_id}}}:log"
+
+
+def new_event_id() -> str:
+    return f"evt_{secrets.token_urlsafe(12)}"
+
+
+def format_ts(moment: datetime) -> str:
+    """ISO 8601 UTC with milliseconds and ``Z``, e.g. ``2026-11-24T12:00:00.123Z``."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event, exactly the JSON object every transport carries."""
+
+    id: str
+    seq: int
+    type: str
+    project_id: str
+    export_id: str | None
+    batch_id: str | None
+    ts: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        """The one JSON encoding of events: compact, and valid UTF-8 whatever text ``data``
+        holds (a lone surrogate becomes U+FFFD). NaN still raises ValueError: numbers in
+        events are computed by us, so one is a bug (``append`` documents it)."""
+        return safe_json.dumps(self.to_dict(), repair_numbers=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Event:
+        """Parse what ``to_json`` produced; raises ValueError/KeyError on other input."""
+        obj = json.loads(raw)
+        return cls(
+            id=obj["id"],
+            seq=int(obj["seq"]),
+            type=obj["type"],
+            project_id=obj["project_id"],
+            export_id=obj.get("export_id"),
+            batch_id=obj.get("batch_id"),
+            ts=obj["ts"],
+            data=dict(obj.get("data") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """Events after a cursor; ``reset`` means the cursor is unusable: reload the snapshot."""
+
+    events: list[Event]
+    last_seq: int
+    reset: bool = False
+
+
+class EventLog:
+    """Append-and-publish and read-since over a bounded per-project log in Redis.
+
+    ``maxlen`` (entries) and ``max_age_s`` (seconds) bound the log; ``clock`` stamps events
+    and decides what is too old (defaults to the wall clock in UTC).
+    """
+
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        *,
+        maxlen: int,
+        max_age_s: float,
+        clock: Callable[[], datetime] | None = None,
+        seq_base: SeqBase | None = None,
+    ) -> None:
+        if maxlen < 1:
+            raise ValueError(f"maxlen must be at least 1, got {maxlen}")
+        if max_age_s <= 0:
+            raise ValueError(f"max_age_s must be positive, got {max_age_s}")
+        self._client = client
+        self._maxlen = maxlen
+        self._max_age_ms = int(max_age_s * 1000)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._append = client.register_script(APPEND_LUA)
+        self._seq_base = seq_base
+
+    async def append(
+        self,
+        project_id: str,
+        type: str,
+        *,
+        export_id: str | None = None,
+        batch_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        event_id: str | None = None,
+    ) -> Event:
+        """Give the event the project's next seq, store it, trim the log and publish it."""
+        event = await self._write(project_id, type, export_id, batch_id, data, event_id, False)
+        assert event is not None  # only once-only appends can be skipped
+        return event
+
+    async def append_once(
+        self,
+        project_id: str,
+        type: str,
+        *,
+        event_id: str,
+        export_id: str | None = None,
+        batch_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event | None:
+        """``append``, unless ``event_id`` was appended within the log's age (then None).
+
+        A step redone after a crash re-emits its event with the same stable id, safely.
+        """
+        return await self._write(project_id, type, export_id, batch_id, data, event_id, True)
+
+    async def _write(
+        self,
+        project_id: str,
+        type: str,
+        export_id: str | None,
+        batch_id: str | None,
+        data: Mapping[str, Any] | None,
+        event_id: str | None,
+        once: bool,
+    ) -> Event | None:
+        """Give the event the project's next seq, store it, trim the log and publish it.
+
+        One Lua script does all of it, so concurrent appenders never share or skip a seq.
+        With ``once``, an id already appended within the log's age is skipped (None).
+        Raises ValueError for an unknown type or data JSON cannot carry (e.g. NaN).
+        """
+        if type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {type!r}")
+        now = self._clock()
+        event = Event(
+            id=event_id or new_event_id(),
+            seq=0,
+            type=type,
+            project_id=project_id,
+            export_id=export_id,
+            batch_id=batch_id,
+            ts=format_ts(now),
+            data=dict(data or {}),
+        )
+        head, mark, tail = event.to_json().partition(_SEQ_MARK)
+        if not mark:
+            raise RuntimeError("event JSON lost its seq field")  # to_dict's key order changed
+        now_ms = int(now.timestamp() * 1000)
+        args: list[str | int] = [
+            head + ',"seq":',
+            "," + tail,
+            now_ms,
+            self._maxlen,
+            now_ms - self._max_age_ms,
+            channel_name(project_id),
+            "",
+            self._max_age_ms if once else "",
+        ]
+        keys = [_counter_key(project_id), _log_key(project_id), METRICS_KEY, _once_key(event.id)]
+        seq = int(await self._append(keys=keys, args=args))
+        if seq == -1:
+            args[6] = await self._seq_base(project_id) if self._seq_base else 0
+            seq = int(await self._append(keys=keys, args=args))
+        if seq == 0:
+            return None
+        return replace(event, seq=seq)
+
+    async def read_since(self, project_id: str, since: int, *, limit: int = 500) -> EventPage:
+        """Events with ``seq > since``, oldest first, at most ``limit``.
+
+        ``reset`` when ``since`` is older than the retained log (``since < oldest - 1``), or
+        beyond ``last_seq`` (only possible after Redis lost the log; see the module doc).
+        """
+        if since < 0:
+            raise ValueError(f"since must be >= 0, got {since}")
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        log = _log_key(project_id)
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.get(_counter_key(project_id))
+            pipe.xrange(log, "-", "+", count=1)
+            pipe.xrange(log, f"{since + 1}-0", "+", count=limit)
+            raw_last, oldest, entries = await pipe.execute()
+        last_seq = int(raw_last or 0)
+        oldest_seq = _entry_seq(oldest[0][0]) if oldest else last_seq + 1
+        if since > last_seq or since < oldest_seq - 1:
+            return EventPage(events=[], last_seq=last_seq, reset=True)
+        events = [Event.from_json(_field(fields, "e")) for _, fields in entries]
+        return EventPage(events=events, last_seq=last_seq, reset=False)
+
+    async def last_seq(self, project_id: str) -> int:
+        """The seq of the project's latest event; 0 when it has none."""
+        raw = await self._client.get(_counter_key(project_id))
+        return int(raw or 0)
+
+    async def delete(self, project_id: str) -> None:
+        """Forget a deleted project's log and counter."""
+        await self._client.delete(_counter_key(project_id), _log_key(project_id))
+
+
+def event_log_from_settings(
+    client: redis.asyncio.Redis,
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    seq_base: SeqBase | None = None,
+) -> EventLog:
+    """The event log bounded as configured (``REELAY_EVENT_LOG_MAXLEN`` / ``_MAX_AGE_S``)."""
+    return EventLog(
+        client,
+        maxlen=settings.event_log_maxlen,
+        max_age_s=settings.event_log_max_age_s,
+        clock=clock,
+        seq_base=seq_base,
+    )
+
+
+def _entry_seq(entry_id: str | bytes) -> int:
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return int(text.split("-", 1)[0])
+
+
+def _field(fields: Mapping[Any, Any], name: str) -> str | bytes:
+    # Clients made with decode_responses=True give str keys, the others bytes.
+    value = fields[name] if name in fields else fields[name.encode()]
+    return cast(str | bytes, value)

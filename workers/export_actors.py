@@ -1,0 +1,260 @@
+"""The export actors: plan → render chunks (+ audio) in parallel → finalize.
+
+Messages carry ``(export_id, attempt)`` and a chunk index only. Each step is idempotent:
+a redelivered message finds the chunks already done in the database and storage and
+skips them, so a crash costs at most the chunk that was in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import dramatiq
+
+from server.domain.models import ChunkStatus, Export, ExportChunk, Moment, Project
+from server.ops.metrics import record_chunk_render
+from workers import render
+from workers.actors import RetryPolicy, declare_actor
+from workers.lifecycle import audio_key, chunk_key, mark_completed, mark_started, video_key
+from workers.progress_reporter import forget_progress, report_progress
+from workers.render.spec import Caption, RenderPlan, RenderSpec
+from workers.runtime import WorkerRuntime
+from workers.sources import local_source
+from workers.step_runner import cancel_requested, export_step, export_work_dir, remove_work_dir
+
+logger = logging.getLogger("reelay.worker")
+
+#: ExportChunk.index of the moment's audio track (video chunks count from 0).
+AUDIO_INDEX = -1
+#: Minimum wall time between two in-chunk progress reports from one render thread.
+LOCAL_REPORT_INTERVAL_S = 0.2
+#: A chunk being rendered is leased; the lease is renewed with every progress report, so
+#: it lapses this long after its holder died and a redelivered message can take over.
+CHUNK_LEASE_S = 20
+#: A message for a chunk another worker holds comes back after this delay.
+LEASE_RECHECK_MS = 5_000
+
+
+def spec_for(export: Export, moment: Moment, rt: WorkerRuntime) -> RenderSpec:
+    """The render spec of an export: the moment's range and captions, the export's framing."""
+    captions = tuple(
+        Caption(start_s=float(c["start_s"]), end_s=float(c["end_s"]), text=str(c["text"]))
+        for c in (moment.captions or [])
+    )
+    return RenderSpec(
+        start_s=moment.start_s,
+        end_s=moment.end_s,
+        aspect_ratio=export.aspect_ratio,  # type: ignore[arg-type]
+        resolution=export.resolution,  # type: ignore[arg-type]
+        focus_x=moment.focus_x,
+        captions=captions if export.captions else (),
+        preset=rt.settings.render_preset,
+        crf=rt.settings.render_crf,
+        chunk_s=export.chunk_s,
+    )
+
+
+def _load_plan(rt: WorkerRuntime, export: Export) -> tuple[str, RenderSpec, RenderPlan]:
+    moment = rt.run(Moment.get(id=export.moment_id))
+    project = rt.run(Project.get(id=export.project_id))
+    src = rt.run(local_source(rt, project))
+    spec = spec_for(export, moment, rt)
+    return str(src), spec, render.plan_render(render.probe(str(src)), spec)
+
+
+async def _record_plan(rt: WorkerRuntime, export: Export, plan: RenderPlan) -> list[int]:
+    """Create the chunk rows once; return the indexes that still need rendering."""
+    if export.attempt > 1 and export.started_at is None:
+        await forget_progress(rt, export.id)
+    wanted = [(c.index, c.first_frame, c.end_frame) for c in plan.chunks]
+    if plan.has_audio:
+        wanted.append((AUDIO_INDEX, 0, 0))
+    todo: list[int] = []
+    for index, first, end in wanted:
+        row, _ = await ExportChunk.get_or_create(
+            export_id=export.id, index=index, defaults={"first_frame": first, "end_frame": end}
+        )
+        stored = row.storage_key is not None and await rt.storage.exists(row.storage_key)
+        if row.status == ChunkStatus.DONE and stored:
+            if index >= 0:
+                await rt.redis.hset(f"reelay:frames:{export.id}", str(index), end - first)
+            continue
+        if row.status == ChunkStatus.DONE:
+            await ExportChunk.filter(id=row.id).update(status=ChunkStatus.PENDING)
+        todo.append(index)
+    await mark_started(
+        rt,
+        export,
+        chunks_total=len(plan.chunks),
+        frames_total=plan.total_frames,
+        duration_s=plan.total_frames / plan.fps,
+    )
+    return todo
+
+
+@export_step
+def plan_export(rt: WorkerRuntime, export: Export) -> None:
+    """Probe the source, plan the chunks and fan them out to every worker."""
+    _, _, plan = _load_plan(rt, export)
+    todo = rt.run(_record_plan(rt, export, plan))
+    for index in todo:
+        actor = "render_audio" if index == AUDIO_INDEX else "render_chunk"
+        args = (
+            (export.id, export.attempt)
+            if index == AUDIO_INDEX
+            else (export.id, export.attempt, index)
+        )
+        rt.enqueuer.send_now(actor, *args)
+    if not todo:
+        rt.enqueuer.send_now("finalize_export", export.id, export.attempt)
+
+
+async def _finish_chunk(
+    rt: WorkerRuntime, export: Export, index: int, local: Path, key: str, render_s: float
+) -> bool:
+    """Store a rendered piece and mark it done; True when it was the last one missing."""
+    await rt.storage.put_file(key, local)
+    await ExportChunk.filter(export_id=export.id, index=index).update(
+        status=ChunkStatus.DONE, storage_key=key, render_s=render_s
+    )
+    pending = await ExportChunk.filter(export_id=export.id, status=ChunkStatus.PENDING).count()
+    if pending:
+        return False
+    claim = f"reelay:finalize:{export.id}:{export.attempt}"
+    return bool(await rt.redis.set(claim, 1, nx=True, ex=24 * 3600))
+
+
+def _finalize_if_complete(rt: WorkerRuntime, export: Export) -> None:
+    """A redelivered piece whose work was done: make sure the finalizer was queued."""
+    pending = rt.run(ExportChunk.filter(export_id=export.id, status=ChunkStatus.PENDING).count())
+    if not pending:
+        rt.enqueuer.send_now("finalize_export", export.id, export.attempt)
+
+
+def _cancel_check(rt: WorkerRuntime, export_id: str) -> render.CancelCheck:
+    return lambda: cancel_requested(rt, export_id)
+
+
+@export_step
+def render_chunk(rt: WorkerRuntime, export: Export, index: int) -> None:
+    """Render one chunk into storage; the last piece to finish queues the finalizer."""
+    row = rt.run(ExportChunk.get_or_none(export_id=export.id, index=index))
+    if row is not None and row.status == ChunkStatus.DONE:
+        _finalize_if_complete(rt, export)
+        return
+    lease = f"reelay:lease:{export.id}:{export.attempt}:{index}"
+    if not rt.sync_redis.set(lease, 1, nx=True, ex=CHUNK_LEASE_S):
+        rt.enqueuer.send_now(
+            "render_chunk", export.id, export.attempt, index, delay_ms=LEASE_RECHECK_MS
+        )
+        return
+    try:
+        _render_leased_chunk(rt, export, index, lease)
+    finally:
+        rt.sync_redis.delete(lease)
+
+
+def _render_leased_chunk(rt: WorkerRuntime, export: Export, index: int, lease: str) -> None:
+    src, spec, plan = _load_plan(rt, export)
+    chunk = plan.chunks[index]
+    local = export_work_dir(rt, export.id) / f"chunk-{index:04d}.mp4"
+    last_report = 0.0
+
+    def on_frames(frames: int) -> None:
+        nonlocal last_report
+        now = time.monotonic()
+        if now - last_report >= LOCAL_REPORT_INTERVAL_S:
+            last_report = now
+            rt.sync_redis.expire(lease, CHUNK_LEASE_S)
+            rt.run(report_progress(rt, export.id, index, frames, boundary=False))
+
+    started = time.monotonic()
+    render.render_chunk(
+        src,
+        spec,
+        plan,
+        chunk,
+        str(local),
+        on_frames=on_frames,
+        should_cancel=_cancel_check(rt, export.id),
+    )
+    render_s = time.monotonic() - started
+    logger.info("export %s: chunk %d rendered in %.2f s", export.id, index, render_s)
+    record_chunk_render(rt.sync_redis, render_s)
+    last = rt.run(_finish_chunk(rt, export, index, local, chunk_key(export.id, index), render_s))
+    local.unlink(missing_ok=True)
+    rt.run(report_progress(rt, export.id, index, chunk.frame_count, boundary=True))
+    if last:
+        rt.enqueuer.send_now("finalize_export", export.id, export.attempt)
+
+
+@export_step
+def render_audio(rt: WorkerRuntime, export: Export) -> None:
+    """Encode the whole moment's audio once, so chunk joins have no gap or click."""
+    src, spec, plan = _load_plan(rt, export)
+    local = export_work_dir(rt, export.id) / "audio.m4a"
+    started = time.monotonic()
+    produced = render.render_audio(
+        src, spec, plan, str(local), should_cancel=_cancel_check(rt, export.id)
+    )
+    if produced is None:
+        rt.run(
+            ExportChunk.filter(export_id=export.id, index=AUDIO_INDEX).update(
+                status=ChunkStatus.DONE
+            )
+        )
+        return
+    last = rt.run(
+        _finish_chunk(
+            rt, export, AUDIO_INDEX, local, audio_key(export.id), time.monotonic() - started
+        )
+    )
+    local.unlink(missing_ok=True)
+    if last:
+        rt.enqueuer.send_now("finalize_export", export.id, export.attempt)
+
+
+async def _fetch_pieces(
+    rt: WorkerRuntime, export: Export, work: Path
+) -> tuple[list[Path], Path | None]:
+    """Local paths of the stored chunks in order, and of the audio; downloads remote ones."""
+    chunks: list[Path] = []
+    audio: Path | None = None
+    for row in await ExportChunk.filter(export_id=export.id).order_by("index"):
+        if row.storage_key is None:
+            continue
+        path = rt.storage.local_path(row.storage_key)
+        if path is None:
+            path = work / Path(row.storage_key).name
+            await rt.storage.get_file(row.storage_key, path)
+        if row.index == AUDIO_INDEX:
+            audio = path
+        else:
+            chunks.append(path)
+    return chunks, audio
+
+
+@export_step
+def finalize_export(rt: WorkerRuntime, export: Export) -> None:
+    """Join the chunks and the audio into the final MP4, store it, record the outcome."""
+    _, _, plan = _load_plan(rt, export)
+    work = export_work_dir(rt, export.id)
+    chunks, audio = rt.run(_fetch_pieces(rt, export, work))
+    out = work / "final.mp4"
+    output = render.join_chunks(
+        plan, [str(p) for p in chunks], str(audio) if audio else None, str(out)
+    )
+    key = video_key(export.id)
+    rt.run(rt.storage.put_file(key, out))
+    rt.run(mark_completed(rt, export, output, key))
+    remove_work_dir(rt, export.id)
+
+
+def declare_actors(broker: dramatiq.Broker) -> None:
+    """Register the export actors on ``broker`` (no global broker at import time)."""
+    declare_actor(broker, "plan_export", plan_export, RetryPolicy(120_000, 5))
+    declare_actor(broker, "render_chunk", render_chunk, RetryPolicy(600_000, 5))
+    declare_actor(broker, "render_audio", render_audio, RetryPolicy(900_000, 5))
+    declare_actor(broker, "finalize_export", finalize_export, RetryPolicy(900_000, 5))
