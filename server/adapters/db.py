@@ -116,8 +116,9 @@ class MigrationReport:
 
 
 async def migrate_database(database_url: str) -> MigrationReport:
-    """Apply migrations not yet recorded in the database, then repair stored text that is
-    not valid Unicode (``server.adapters.text_repair``: rows from before the edges refused it).
+    """Apply migrations not yet recorded in the database, then (on SQLite, the only engine
+    that stores it) repair text that is not valid Unicode (``server.adapters.text_repair``:
+    rows from before the edges refused it).
 
     Needs ``init_db`` (or ``Tortoise.init``) first. Holds the migration lock throughout, so
     a second process waits and then finds nothing left to do.
@@ -132,8 +133,16 @@ async def migrate_database(database_url: str) -> MigrationReport:
     async with _migration_lock(connection, database_url):
         executor = _Executor(connection, _apps_config())
         await executor.migrate(progress=record)
-        repaired = await repair_stored_text(connection)
+        repaired = (
+            await repair_stored_text(connection) if _may_hold_invalid_text(database_url) else 0
+        )
     return MigrationReport(applied, repaired)
+
+
+def _may_hold_invalid_text(database_url: str) -> bool:
+    """PostgreSQL refuses lone surrogates and invalid UTF-8 at write time, so only SQLite
+    can hold rows the repair would change; skipping the scan keeps start-up cheap at scale."""
+    return not database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
 
 
 async def apply_pending_migrations(database_url: str) -> list[str]:
