@@ -106,6 +106,11 @@ def run(args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         dev_workers=settings.dev_workers if args.workers is None else args.workers,
     )
+    try:  # before anything starts: a user id the server would refuse stops here
+        token = issue_token(settings.jwt_secret, args.user, ttl_s=DEV_TOKEN_TTL_S)
+    except ValueError as exc:
+        print(f"reelay dev: --user: {exc}", flush=True)
+        return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedded: EmbeddedRedis | None = None
     env = dict(os.environ)
@@ -125,7 +130,6 @@ def run(args: argparse.Namespace) -> int:
     notifier = _spawn("notify", notifier_args, env)
     notifier_restarts: list[float] = []
     url = f"http://{settings.host}:{settings.port}/"
-    token = issue_token(settings.jwt_secret, args.user, ttl_s=DEV_TOKEN_TTL_S)
     print(f"reelay dev: serving {url}", flush=True)
     print(f"reelay dev: signed-in dev link {url}#token={token}", flush=True)
     stop = threading.Event()

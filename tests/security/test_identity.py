@@ -9,6 +9,7 @@ import argparse
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -18,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from server.adapters.auth import MAX_USER_ID_CHARS, InvalidSubject, TokenVerifier, issue_token
 from server.adapters.jwks import JwksCache
+from server.commands import dev as dev_command
 from server.commands import token as token_command
 from server.domain.models import WebhookEndpoint
 from tests.api.conftest import Api
@@ -130,3 +132,13 @@ def test_reelay_token_refuses_what_the_server_would(capsys: pytest.CaptureFixtur
     assert token_command.run(argparse.Namespace(user=LONGEST, ttl=600)) == 0
     printed = capsys.readouterr().out.strip()
     assert jwt.decode(printed, options={"verify_signature": False})["sub"] == LONGEST
+
+
+def test_reelay_dev_refuses_such_a_user_before_starting_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REELAY_DATA_DIR", str(tmp_path / "data"))
+    args = argparse.Namespace(host=None, port=None, workers=0, user="u" * (MAX_USER_ID_CHARS + 1))
+    assert dev_command.run(args) == 2
+    assert "--user" in capsys.readouterr().out
+    assert not (tmp_path / "data").exists()  # no Redis, no database, no folder
