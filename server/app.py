@@ -1,7 +1,8 @@
 """The web application: ``create_app(settings)`` builds it; nothing happens at import.
 
 The lifespan opens the database, Redis (events, cancel signals), storage and the Dramatiq
-broker once per process, puts them on ``app.state``, and closes them on shutdown.
+broker once per process, puts them on ``app.state.services`` (the real-time hub on
+``app.state.hub``), and closes them on shutdown.
 """
 
 from __future__ import annotations
@@ -105,12 +106,6 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         verifier=TokenVerifier(settings),
     )
     app.state.services = svc
-    app.state.redis = svc.redis
-    app.state.events = svc.events
-    app.state.storage = svc.storage
-    app.state.broker = svc.broker
-    app.state.enqueuer = svc.enqueuer
-    app.state.verifier = svc.verifier
     app.state.hub = hub = Hub(settings.redis_url)
     await hub.start()
     try:

@@ -25,7 +25,7 @@ USER_SCOPE_KEY = "reelay.user"
 
 @dataclass(frozen=True)
 class Services:
-    """Everything the lifespan opened; lives on ``app.state.services`` (and per attribute)."""
+    """Everything the lifespan opened; lives on ``app.state.services``."""
 
     settings: Settings
     redis: redis.asyncio.Redis

@@ -43,7 +43,7 @@ async def test_events_page_with_the_cursor(api: Api, media: Media) -> None:
     source = await project(api.alice, media.video)
     url = f"/api/projects/{source['id']}/events"
     assert (await api.alice.get(url)).json() == {"events": [], "last_seq": 0}
-    log: EventLog = api.app.state.events
+    log: EventLog = api.app.state.services.events
     for _ in range(5):
         await log.append(source["id"], "export.progress", export_id="exp_1", data={"progress": 0.1})
     page = (await api.alice.get(url, params={"since": 1, "limit": 2})).json()
@@ -59,7 +59,7 @@ async def test_events_page_with_the_cursor(api: Api, media: Media) -> None:
 @pytest.mark.settings(event_log_maxlen=3)
 async def test_cursor_older_than_the_log_resets(api: Api, media: Media) -> None:
     source = await project(api.alice, media.video)
-    log: EventLog = api.app.state.events
+    log: EventLog = api.app.state.services.events
     for _ in range(6):
         await log.append(source["id"], "export.progress", export_id="exp_1", data={})
     response = await api.alice.get(f"/api/projects/{source['id']}/events", params={"since": 1})

@@ -19,7 +19,7 @@ from tests.media import make_garbage
 
 def stored_paths(api: Api) -> list[Path]:
     """Everything under the local storage root (the root itself excluded)."""
-    root: Path = api.app.state.storage.root
+    root: Path = api.app.state.services.storage.root
     return sorted(root.rglob("*")) if root.exists() else []
 
 
@@ -27,7 +27,7 @@ async def test_a_refused_upload_leaves_no_file_and_no_folder(api: Api, media: Me
     assert_error(await upload(api.alice, media.garbage), 415, "not_a_video")
     assert_error(await upload(api.alice, media.audio_only), 415)
     assert stored_paths(api) == []
-    assert api.app.state.storage.root.is_dir()  # the root itself stays
+    assert api.app.state.services.storage.root.is_dir()  # the root itself stays
 
 
 @pytest.mark.settings(max_upload_mb=1)
@@ -48,7 +48,7 @@ async def test_a_deleted_project_leaves_no_file_and_no_folder(
     export_id = (await exports(api.alice, source["id"], [mark["id"]]))["exports"][0]["id"]
     piece = tmp_path / "piece.mp4"
     piece.write_bytes(b"\0" * 64)
-    storage = api.app.state.storage
+    storage = api.app.state.services.storage
     video_key = f"exports/{export_id}/video.mp4"
     chunk_key = f"exports/{export_id}/chunks/0000.mp4"
     await storage.put_file(video_key, piece)
@@ -72,7 +72,7 @@ async def completed(api: Api, media: Media, tmp_path: Path) -> dict[str, Any]:
     file = tmp_path / "out.mp4"
     file.write_bytes(payload)
     key = f"exports/{export['id']}/video.mp4"
-    await api.app.state.storage.put_file(key, file)
+    await api.app.state.services.storage.put_file(key, file)
     await Export.filter(id=export["id"]).update(
         status=ExportStatus.COMPLETED, video_key=key, size_bytes=len(payload), progress=1.0
     )
@@ -121,7 +121,7 @@ async def test_a_rewritten_file_no_longer_matches_its_old_validators(
 ) -> None:
     before = (await api.alice.get(completed["url"])).headers
     export_id = completed["url"].split("/")[3]
-    path = api.app.state.storage.local_path(f"exports/{export_id}/video.mp4")
+    path = api.app.state.services.storage.local_path(f"exports/{export_id}/video.mp4")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
     for validator in (before["etag"], before["last-modified"]):

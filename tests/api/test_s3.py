@@ -50,7 +50,7 @@ async def test_upload_to_s3_and_redirect_to_the_video(
     file = tmp_path / "out.mp4"
     file.write_bytes(b"mp4 bytes")
     key = f"exports/{export['id']}/video.mp4"
-    await s3_api.app.state.storage.put_file(key, file)
+    await s3_api.app.state.services.storage.put_file(key, file)
     await Export.filter(id=export["id"]).update(status=ExportStatus.COMPLETED, video_key=key)
     response = await s3_api.alice.get(f"/api/exports/{export['id']}/video")
     assert response.status_code == 302

@@ -22,7 +22,7 @@ async def completed(api: Api, media: Media, tmp_path: Path) -> dict[str, Any]:
     file = tmp_path / "out.mp4"
     file.write_bytes(payload)
     key = f"exports/{export['id']}/video.mp4"
-    await api.app.state.storage.put_file(key, file)
+    await api.app.state.services.storage.put_file(key, file)
     await Export.filter(id=export["id"]).update(
         status=ExportStatus.COMPLETED, video_key=key, size_bytes=len(payload), progress=1.0
     )
@@ -95,5 +95,5 @@ async def test_video_of_unfinished_export_is_409(api: Api, media: Media) -> None
 
 
 async def test_missing_file_is_404(api: Api, completed: dict[str, Any]) -> None:
-    await api.app.state.storage.delete(f"exports/{completed['id']}/video.mp4")
+    await api.app.state.services.storage.delete(f"exports/{completed['id']}/video.mp4")
     assert_error(await api.alice.get(f"/api/exports/{completed['id']}/video"), 404)

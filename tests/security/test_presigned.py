@@ -39,7 +39,7 @@ async def test_video_redirect_is_short_lived_and_never_cached(
     file = tmp_path / "out.mp4"
     file.write_bytes(b"mp4 bytes")
     key = f"exports/{export['id']}/video.mp4"
-    await s3_api.app.state.storage.put_file(key, file)
+    await s3_api.app.state.services.storage.put_file(key, file)
     await Export.filter(id=export["id"]).update(status=ExportStatus.COMPLETED, video_key=key)
     response = await s3_api.alice.get(f"/api/exports/{export['id']}/video")
     assert response.status_code == 302
