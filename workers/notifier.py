@@ -5,7 +5,7 @@ They consume the notification queues only, never rendering. Each process runs ma
 actor threads that do nothing but wait on coroutines on the process's one event loop
 (``workers/runtime.py``), so a slow receiver costs a waiting thread here and no CPU,
 and ``--threads`` deliveries are in flight per process. The per-endpoint and per-user
-caps (``server/webhooks/slots.py``) hold across all notifier processes.
+caps (``server/adapters/delivery/slots.py``) hold across all notifier processes.
 """
 
 from __future__ import annotations

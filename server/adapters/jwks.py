@@ -110,7 +110,6 @@ class JwksCache:
         self._fetched_at: float | None = None  # last successful fetch
         self._attempted_at: float | None = None  # last attempt, successful or not
         self._lock = asyncio.Lock()
-        self.fetches = 0
 
     def cached(self, kid: str) -> SigningKey | None:
         """The key for ``kid`` if already cached (no I/O)."""
@@ -140,7 +139,6 @@ class JwksCache:
 
     async def _refresh(self, *, required: bool) -> None:
         self._attempted_at = self._clock()
-        self.fetches += 1
         try:
             self._keys = parse_jwks(await self._download())
             self._fetched_at = self._clock()

@@ -56,7 +56,6 @@ class MultipartUpload:
         self.fields: dict[str, str] = {}
         self.filename: str | None = None
         self.file_seen = False
-        self._request = request
         self._file_field = file_field
         self._max_body = max_body_bytes
         self._read = 0

@@ -110,10 +110,6 @@ class Hub:
         await self._drop_pubsub()
         await self._client.aclose()
 
-    def watching(self) -> int:
-        """How many projects this process is subscribed to."""
-        return len(self._channels)
-
     async def watch(self, project_id: str, listener: Listener) -> None:
         """Route ``project_id``'s live events to ``listener``; returns once Redis confirmed.
 
