@@ -208,11 +208,10 @@ def _checked(values: Mapping[str, Any]) -> Settings:
         return Settings(**values)
     except ValidationError as exc:
         names = variable_names()
-        aliases = {alias.lower(): alias for alias in names.values()}
         problems = []
         for error in exc.errors():
             key = str(error["loc"][0]) if error["loc"] else ""
-            name = names.get(key) or aliases.get(key.lower(), key)
+            name = names.get(key, key.upper())  # a field's name, or else its alias
             raw = values.get(key, error["input"])  # the whole variable, not one list item
             problems.append(f"{name}: {error['msg']}, got {raw!r}")
         raise SettingsError("; ".join(problems)) from None
