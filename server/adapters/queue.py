@@ -11,6 +11,8 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
+from server.adapters.redis_keys import NAMESPACE
+
 #: actor name → queue it listens on. Exports are planned/finished on one queue and
 #: chunks rendered on another, so long chunk backlogs never delay a finalizer.
 #: Notifications have queues of their own, consumed only by ``reelay notifier``, so a
@@ -44,7 +46,7 @@ def make_broker(redis_url: str, *, heartbeat_timeout_s: float = 15.0) -> RedisBr
     """
     return RedisBroker(
         url=redis_url,
-        namespace="reelay",
+        namespace=NAMESPACE,
         heartbeat_timeout=int(heartbeat_timeout_s * 1000),
         maintenance_chance=MAINTENANCE_CHANCE,
     )

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import redis.asyncio
+from redis.commands.core import AsyncScript
 
 from server import safe_json
+from server.adapters.redis_keys import METRICS, event_channel, event_log, event_once, event_seq
 from server.settings import Settings
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -48,55 +51,11 @@ TERMINAL_EVENT_TYPES: frozenset[str] = frozenset(
 #: ``id`` is encoded first, and a quote inside it would be escaped, so this cannot occur
 #: earlier in the text.
 _SEQ_MARK = ',"seq":0,'
+#: How an event without data ends; an appending script puts its computed data there.
+_EMPTY_DATA = '"data":{}}'
 
-# KEYS: 1 seq counter, 2 log stream, 3 the metrics hash, 4 the once-only key of the id.
-# ARGV: 1 JSON before the seq, 2 JSON after it, 3 event time (ms), 4 maxlen,
-#       5 age cutoff (ms; older entries go), 6 pub/sub channel, 7 the seq to continue
-#       after when neither counter nor log exists ('' → return -1 and let the caller ask
-#       its ``seq_base``), 8 '' or how long (ms) KEYS[4] remembers the event id, so the
-#       same id is appended once only. Returns the event's seq, or 0 for a repeated id.
-APPEND_LUA = """
-local counter_exists = redis.call('EXISTS', KEYS[1]) == 1
-local last = nil
-if not counter_exists then
-  last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
-  if not last and ARGV[7] == '' then
-    -- No counter and no log: a new project, or Redis lost its data. The caller decides.
-    return -1
-  end
-end
-if ARGV[8] ~= '' and not redis.call('SET', KEYS[4], 1, 'NX', 'PX', ARGV[8]) then
-  return 0
-end
-local seq
-if counter_exists then
-  seq = redis.call('INCR', KEYS[1])
-else
-  if last then
-    -- The counter vanished while the log survived: carry on after the log's last entry.
-    seq = tonumber(string.match(last[1], '^(%d+)')) + 1
-  else
-    seq = tonumber(ARGV[7]) + 1
-  end
-  redis.call('SET', KEYS[1], seq)
-end
-local event = ARGV[1] .. seq .. ARGV[2]
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], seq .. '-0', 'ts', ARGV[3], 'e', event)
-local cutoff = tonumber(ARGV[5])
-while true do
-  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
-  if not oldest or tonumber(oldest[2][2]) >= cutoff then break end
-  local oldest_seq = tonumber(string.match(oldest[1], '^(%d+)'))
-  redis.call('XTRIM', KEYS[2], 'MINID', (oldest_seq + 1) .. '-0')
-end
-redis.call('PUBLISH', ARGV[6], event)
-redis.call('HINCRBY', KEYS[3], 'events_published', 1)
-return seq
-"""
-
-
-#: The Redis hash of cluster-wide counters that ``/metrics`` reports (server.ops.metrics).
-METRICS_KEY = "reelay:metrics"
+#: The append step (KEYS and ARGV are described at its top), loaded once per client.
+APPEND_LUA = (Path(__file__).parent / "event_append.lua").read_text(encoding="utf-8")
 
 #: Where a project's seq continues when Redis has neither its counter nor its log: 0 for
 #: a project that never had events; past every seq ever issued after Redis lost its data,
@@ -107,24 +66,6 @@ SeqBase = Callable[[str], Awaitable[int]]
 def end_event_id(export_id: str, attempt: int) -> str:
     """The stable id of an export attempt's terminal event, whoever emits it (append_once)."""
     return f"evt_{export_id}_a{attempt}_end"
-
-
-def channel_name(project_id: str) -> str:
-    """The pub/sub channel carrying ``project_id``'s events as they are appended."""
-    return f"reelay:events:{project_id}"
-
-
-def _counter_key(project_id: str) -> str:
-    # The {…} hash tag keeps both keys in one Redis Cluster slot, as the script needs.
-    return f"reelay:events:{{{project_id}}}:seq"
-
-
-def _once_key(event_id: str) -> str:
-    return f"reelay:event-once:{event_id}"
-
-
-def _log_key(project_id: str) -> str:
-    return f"reelay:events:{{{project_id}}}:log"
 
 
 def new_event_id() -> str:
@@ -173,6 +114,15 @@ class Event:
             ts=obj["ts"],
             data=dict(obj.get("data") or {}),
         )
+
+
+@dataclass(frozen=True)
+class _AppendCall:
+    """One append: the event (seq 0) and event_append.lua's KEYS and ARGV for it."""
+
+    event: Event
+    keys: list[str]
+    args: list[str | int]
 
 
 @dataclass(frozen=True)
@@ -242,6 +192,45 @@ class EventLog:
         """
         return await self._write(project_id, type, export_id, batch_id, data, event_id, True)
 
+    def appending_script(self, body: str) -> AsyncScript:
+        """Register a script that decides in Redis whether (and with which data) to append.
+
+        ``body`` runs with ``append_event(KEYS, ARGV)`` defined (event_append.lua as a
+        function): it may call it once with the first 4 KEYS and 8 ARGV that
+        ``run_appending`` passes, after building the event's data object into ARGV[2]
+        (which ends in ``"data":`` — the body adds the object and the closing ``}``).
+        """
+        return self._client.register_script(
+            f"local function append_event(KEYS, ARGV)\n{APPEND_LUA}\nend\n{body}"
+        )
+
+    async def run_appending(
+        self,
+        script: AsyncScript,
+        project_id: str,
+        type: str,
+        *,
+        export_id: str | None,
+        batch_id: str | None,
+        keys: Sequence[str],
+        args: Sequence[str | int | float],
+    ) -> Any:
+        """Run an ``appending_script``: KEYS/ARGV are the append's 4 and 8, then ``keys`` and
+        ``args``. One round trip, except that a reply of -1 (the append asked for a seq
+        base: Redis lost the project's counter and log) is answered and the script rerun.
+        Returns the script's reply."""
+        call = self._prepare(project_id, type, export_id, batch_id, None, None, once=False)
+        tail = str(call.args[1])
+        if not tail.endswith(_EMPTY_DATA):
+            raise RuntimeError("event JSON no longer ends with its data")  # to_dict changed
+        head_args = [call.args[0], tail.removesuffix("{}}"), *call.args[2:]]
+        all_keys = [*call.keys, *keys]
+        reply = await script(keys=all_keys, args=[*head_args, *args])
+        if reply == -1:
+            head_args[6] = await self._seq_base(project_id) if self._seq_base else 0
+            reply = await script(keys=all_keys, args=[*head_args, *args])
+        return reply
+
     async def _write(
         self,
         project_id: str,
@@ -258,6 +247,27 @@ class EventLog:
         With ``once``, an id already appended within the log's age is skipped (None).
         Raises ValueError for an unknown type or data JSON cannot carry (e.g. NaN).
         """
+        call = self._prepare(project_id, type, export_id, batch_id, data, event_id, once=once)
+        seq = int(await self._append(keys=call.keys, args=call.args))
+        if seq == -1:
+            call.args[6] = await self._seq_base(project_id) if self._seq_base else 0
+            seq = int(await self._append(keys=call.keys, args=call.args))
+        if seq == 0:
+            return None
+        return replace(call.event, seq=seq)
+
+    def _prepare(
+        self,
+        project_id: str,
+        type: str,
+        export_id: str | None,
+        batch_id: str | None,
+        data: Mapping[str, Any] | None,
+        event_id: str | None,
+        *,
+        once: bool,
+    ) -> _AppendCall:
+        """The event (seq 0) and the KEYS/ARGV of event_append.lua that append it."""
         if type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {type!r}")
         now = self._clock()
@@ -281,18 +291,12 @@ class EventLog:
             now_ms,
             self._maxlen,
             now_ms - self._max_age_ms,
-            channel_name(project_id),
+            event_channel(project_id),
             "",
             self._max_age_ms if once else "",
         ]
-        keys = [_counter_key(project_id), _log_key(project_id), METRICS_KEY, _once_key(event.id)]
-        seq = int(await self._append(keys=keys, args=args))
-        if seq == -1:
-            args[6] = await self._seq_base(project_id) if self._seq_base else 0
-            seq = int(await self._append(keys=keys, args=args))
-        if seq == 0:
-            return None
-        return replace(event, seq=seq)
+        keys = [event_seq(project_id), event_log(project_id), METRICS, event_once(event.id)]
+        return _AppendCall(event, keys, args)
 
     async def read_since(self, project_id: str, since: int, *, limit: int = 500) -> EventPage:
         """Events with ``seq > since``, oldest first, at most ``limit``.
@@ -304,9 +308,9 @@ class EventLog:
             raise ValueError(f"since must be >= 0, got {since}")
         if limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")
-        log = _log_key(project_id)
+        log = event_log(project_id)
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.get(_counter_key(project_id))
+            pipe.get(event_seq(project_id))
             pipe.xrange(log, "-", "+", count=1)
             pipe.xrange(log, f"{since + 1}-0", "+", count=limit)
             raw_last, oldest, entries = await pipe.execute()
@@ -319,12 +323,12 @@ class EventLog:
 
     async def last_seq(self, project_id: str) -> int:
         """The seq of the project's latest event; 0 when it has none."""
-        raw = await self._client.get(_counter_key(project_id))
+        raw = await self._client.get(event_seq(project_id))
         return int(raw or 0)
 
     async def delete(self, project_id: str) -> None:
         """Forget a deleted project's log and counter."""
-        await self._client.delete(_counter_key(project_id), _log_key(project_id))
+        await self._client.delete(event_seq(project_id), event_log(project_id))
 
 
 def event_log_from_settings(

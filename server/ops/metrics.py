@@ -35,7 +35,7 @@ from tortoise.exceptions import BaseORMException
 from tortoise.functions import Count
 
 from server.adapters.queue import ACTOR_QUEUES
-from server.domain.events import METRICS_KEY
+from server.adapters.redis_keys import METRICS, broker_delayed_queue, broker_queue
 from server.domain.models import Export, ExportStatus, WebhookAttempt
 
 #: A scrape waits at most this long for Redis (connect, then each read) and for the
@@ -47,8 +47,8 @@ DATABASE_TIMEOUT_S = 3.0
 def record_chunk_render(client: SyncRedis, seconds: float) -> None:
     """Workers call this after each chunk; the web process reports the sum and count."""
     pipe = client.pipeline(transaction=False)
-    pipe.hincrbyfloat(METRICS_KEY, "chunk_render_seconds_sum", seconds)
-    pipe.hincrby(METRICS_KEY, "chunk_render_seconds_count", 1)
+    pipe.hincrbyfloat(METRICS, "chunk_render_seconds_sum", seconds)
+    pipe.hincrby(METRICS, "chunk_render_seconds_count", 1)
     pipe.execute()
 
 
@@ -105,9 +105,9 @@ class SharedStateCollector(Collector):
         queues = sorted(set(ACTOR_QUEUES.values()))
         pipe = self._redis.pipeline(transaction=False)
         for queue in queues:
-            pipe.llen(f"reelay:{queue}")
-            pipe.llen(f"reelay:{queue}.DQ")
-        pipe.hgetall(METRICS_KEY)
+            pipe.llen(broker_queue(queue))
+            pipe.llen(broker_delayed_queue(queue))
+        pipe.hgetall(METRICS)
         *lengths, raw_counters = pipe.execute()
         depths = {
             queue: int(lengths[2 * i]) + int(lengths[2 * i + 1]) for i, queue in enumerate(queues)

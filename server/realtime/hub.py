@@ -28,7 +28,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from starlette.requests import HTTPConnection
 
-from server.domain.events import channel_name
+from server.adapters.redis_keys import event_channel
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class Hub:
         Raises HubUnavailable (and forgets ``listener``) when Redis does not confirm within
         the subscribe timeout.
         """
-        name = channel_name(project_id)
+        name = event_channel(project_id)
         channel = self._channels.get(name)
         if channel is None:
             channel = self._channels[name] = _Channel()
@@ -130,7 +130,7 @@ class Hub:
 
     async def unwatch(self, project_id: str, listener: Listener) -> None:
         """Stop routing to ``listener``; the channel is unsubscribed when nobody is left."""
-        name = channel_name(project_id)
+        name = event_channel(project_id)
         channel = self._channels.get(name)
         if channel is None:
             return

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis.asyncio
 
+from server.adapters.redis_keys import event_channel, event_seq
 from server.domain.events import (
     EVENT_TYPES,
     Event,
     EventLog,
-    channel_name,
     event_log_from_settings,
     format_ts,
 )
@@ -164,7 +164,7 @@ async def test_lost_counter_continues_after_the_retained_log(
     log = make_log(redis_client)
     for _ in range(4):
         await log.append("prj_a", "export.progress")
-    await redis_client.delete("reelay:events:{prj_a}:seq")
+    await redis_client.delete(event_seq("prj_a"))
     assert (await log.append("prj_a", "export.progress")).seq == 5
     assert await log.last_seq("prj_a") == 5
 
@@ -174,7 +174,7 @@ async def test_pubsub_receives_exactly_what_was_appended(
 ) -> None:
     subscriber = redis.asyncio.Redis.from_url(redis_url)
     pubsub = subscriber.pubsub()
-    await pubsub.subscribe(channel_name("prj_a"))
+    await pubsub.subscribe(event_channel("prj_a"))
     try:
         log = make_log(redis_client)
         appended = [

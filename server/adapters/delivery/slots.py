@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from server.adapters.redis_keys import webhook_endpoint_slots, webhook_user_slots
 from server.settings import Settings
 
 #: A lease outlives the attempt it covers: the URL check and the POST (bounded by the
@@ -47,14 +48,6 @@ class Lease:
     keys: tuple[str, ...]
 
 
-def endpoint_key(endpoint_id: str) -> str:
-    return f"reelay:webhook-slots:endpoint:{endpoint_id}"
-
-
-def user_key(user_id: str) -> str:
-    return f"reelay:webhook-slots:user:{user_id}"
-
-
 class DeliverySlots:
     """At most ``per_endpoint`` POSTs to one endpoint and ``per_user`` to one user's
     endpoints at once, across every process sharing ``redis``."""
@@ -70,7 +63,7 @@ class DeliverySlots:
 
     async def acquire(self, endpoint_id: str, user_id: str) -> Lease | None:
         """A lease on both caps, or None when either is full (nothing is taken then)."""
-        keys = (endpoint_key(endpoint_id), user_key(user_id))
+        keys = (webhook_endpoint_slots(endpoint_id), webhook_user_slots(user_id))
         token = secrets.token_hex(8)
         args: list[str | int] = [token, self.lease_ms, self.per_endpoint, self.per_user]
         taken = await self._acquire(keys=list(keys), args=args)
