@@ -25,6 +25,7 @@ import dramatiq
 from server.domain.email_address import InvalidEmail, deliverable_address
 from server.domain.events import Event
 from server.domain.models import Export, Moment
+from server.domain.storage_keys import video_url
 from server.settings import Settings
 from workers.actors import RetryPolicy, declare_actor
 from workers.runtime import current_runtime
@@ -55,7 +56,7 @@ def compose(settings: Settings, event: Event, export: Export, title: str, to: st
             f"{(export.duration_s or 0):.1f} s, {(export.size_bytes or 0) / 1e6:.1f} MB",
             "",
             f"Open it: {link}",
-            f"Download (signed in): {base}/api/exports/{export.id}/video",
+            f"Download (signed in): {base}{video_url(export.id)}",
         ]
     else:
         subject = f"Your clip failed: {name}"

@@ -13,16 +13,17 @@ from pathlib import Path
 
 import dramatiq
 
+from server.domain import export_lifecycle as lifecycle
 from server.domain.models import ChunkStatus, Export, ExportChunk, Moment, Project
+from server.domain.storage_keys import audio_key, chunk_key, video_key
 from server.ops.metrics import record_chunk_render
 from workers import render
 from workers.actors import RetryPolicy, declare_actor
-from workers.lifecycle import audio_key, chunk_key, mark_completed, mark_started, video_key
 from workers.progress_reporter import forget_progress, report_progress
 from workers.render.spec import Caption, RenderPlan, RenderSpec
 from workers.runtime import WorkerRuntime
 from workers.sources import local_source
-from workers.step_runner import cancel_requested, export_step, export_work_dir, remove_work_dir
+from workers.step_runner import export_step, export_work_dir, remove_work_dir
 
 logger = logging.getLogger("reelay.worker")
 
@@ -84,7 +85,7 @@ async def _record_plan(rt: WorkerRuntime, export: Export, plan: RenderPlan) -> l
         if row.status == ChunkStatus.DONE:
             await ExportChunk.filter(id=row.id).update(status=ChunkStatus.PENDING)
         todo.append(index)
-    await mark_started(
+    await lifecycle.start(
         rt,
         export,
         chunks_total=len(plan.chunks),
@@ -134,7 +135,7 @@ def _finalize_if_complete(rt: WorkerRuntime, export: Export) -> None:
 
 
 def _cancel_check(rt: WorkerRuntime, export_id: str) -> render.CancelCheck:
-    return lambda: cancel_requested(rt, export_id)
+    return lifecycle.cancel_check(rt.sync_redis, export_id)
 
 
 @export_step
@@ -248,7 +249,7 @@ def finalize_export(rt: WorkerRuntime, export: Export) -> None:
     )
     key = video_key(export.id)
     rt.run(rt.storage.put_file(key, out))
-    rt.run(mark_completed(rt, export, output, key))
+    rt.run(lifecycle.complete(rt, export, output, key))
     remove_work_dir(rt, export.id)
 
 

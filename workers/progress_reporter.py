@@ -8,14 +8,9 @@ machines report at the same instant.
 
 from __future__ import annotations
 
-import time
-
-from server.domain.models import ChunkStatus, Export, ExportChunk, ExportStatus
-from workers.lifecycle import utcnow
+from server.domain import export_lifecycle as lifecycle
 from workers.runtime import WorkerRuntime
 
-#: Progress stays below 1.0 until the finalizer has stored the file.
-RENDERED_CAP = 0.99
 FRAMES_TTL_S = 7 * 24 * 3600
 
 
@@ -40,46 +35,9 @@ async def report_progress(
 
 
 async def _publish(rt: WorkerRuntime, export_id: str, *, force: bool) -> None:
-    export = await Export.get_or_none(id=export_id)
-    if export is None or export.frames_total <= 0 or export.started_at is None:
-        return
     values = await rt.redis.hvals(frames_key(export_id))
-    frames_done = min(sum(int(v) for v in values), export.frames_total)
-    chunks_done = await ExportChunk.filter(
-        export_id=export_id, status=ChunkStatus.DONE, index__gte=0
-    ).count()
-    progress = max(export.progress, min(frames_done / export.frames_total, RENDERED_CAP))
-    if not force and progress <= export.progress:
-        return
-    elapsed = max(time.time() - export.started_at.timestamp(), 1e-3)
-    media_done = progress * (export.duration_s or 0.0)
-    speed = media_done / elapsed
-    remaining = (export.duration_s or 0.0) - media_done
-    eta_s = round(remaining / speed, 1) if speed > 0 else None
-    updated = await Export.filter(
-        id=export_id, attempt=export.attempt, progress__lte=progress, status=ExportStatus.RUNNING
-    ).update(
-        progress=progress,
-        chunks_done=max(chunks_done, export.chunks_done),
-        eta_s=eta_s,
-        speed=round(speed, 3),
-        heartbeat_at=utcnow(),
-    )
-    if not updated:
-        return
-    await rt.events.append(
-        export.project_id,
-        "export.progress",
-        export_id=export_id,
-        batch_id=export.batch_id,
-        data={
-            "chunks_done": max(chunks_done, export.chunks_done),
-            "chunks_total": export.chunks_total,
-            "progress": round(progress, 4),
-            "eta_s": eta_s,
-            "speed": round(speed, 3),
-        },
-    )
+    frames_done = sum(int(v) for v in values)
+    await lifecycle.record_progress(rt, export_id, frames_done, force=force)
 
 
 async def forget_progress(rt: WorkerRuntime, export_id: str) -> None:

@@ -19,17 +19,15 @@ from dramatiq.middleware import Middleware
 from redis.exceptions import RedisError
 from tortoise.exceptions import BaseORMException
 
+from server.adapters import redis_keys
+from server.clock import utcnow
+from server.domain import export_lifecycle as lifecycle
 from server.domain.models import Export, ExportStatus
-from workers.lifecycle import mark_cancelled, mark_failed, utcnow
 from workers.runtime import WorkerRuntime, current_runtime
 
 logger = logging.getLogger("reelay.watchdog")
 
-SWEEP_LOCK = "reelay:lock:sweeper"
-
-
-def _stall_key(export_id: str) -> str:
-    return f"reelay:stall:{export_id}"
+SWEEP_LOCK = redis_keys.SWEEPER_LOCK
 
 
 async def sweep_once(rt: WorkerRuntime) -> list[str]:
@@ -54,16 +52,16 @@ async def sweep_once(rt: WorkerRuntime) -> list[str]:
 
 async def _handle(rt: WorkerRuntime, export: Export) -> None:
     if export.status == ExportStatus.CANCELLING:
-        await mark_cancelled(rt, export)
+        await lifecycle.cancel(rt, export)
         return
-    key = _stall_key(export.id)
+    key = redis_keys.stall_count(export.id)
     seen = await rt.redis.hgetall(key)
     last_progress = float(seen.get(b"progress", -1.0))
     count = int(seen.get(b"count", 0)) + 1 if export.progress <= last_progress else 1
     await rt.redis.hset(key, mapping={"progress": export.progress, "count": count})
     await rt.redis.expire(key, 7 * 24 * 3600)
     if count > rt.settings.max_stall_resumes:
-        await mark_failed(
+        await lifecycle.fail(
             rt, export, "stalled", "the export stopped making progress; retry it to start again"
         )
         return
@@ -74,8 +72,7 @@ async def _handle(rt: WorkerRuntime, export: Export) -> None:
         count,
         rt.settings.max_stall_resumes,
     )
-    await Export.filter(id=export.id, attempt=export.attempt).update(heartbeat_at=utcnow())
-    await rt.enqueuer.send("plan_export", export.id, export.attempt)
+    await lifecycle.resume_stalled(rt, export)
 
 
 class SweeperMiddleware(Middleware):

@@ -6,12 +6,9 @@ events, then enqueues one message per export; the answer never waits for renderi
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-import redis
 from starlette.requests import Request
 from starlette.responses import Response
 from tortoise.exceptions import IntegrityError
@@ -19,19 +16,16 @@ from tortoise.exceptions import IntegrityError
 from server.api import idempotency
 from server.api.renderable import check_exportable
 from server.api.schemas import MAX_EMAIL_CHARS, export_json
-from server.domain.batch_completion import complete_batch_if_done
-from server.domain.cancellation import clear_cancel, request_cancel
+from server.domain import export_lifecycle as lifecycle
 from server.domain.email_address import InvalidEmail, deliverable_address
-from server.domain.events import end_event_id
 from server.domain.limits import (
     ACTIVE_EXPORTS_LIMIT,
     TooManyActiveExports,
     check_active_exports,
     user_limit_lock,
 )
-from server.domain.models import MAX_ID_CHARS, Batch, Export, ExportStatus, Moment, Project, new_id
-from server.domain.notifications import notify
-from server.errors import Conflict, ServiceUnavailable, ValidationFailed, echo
+from server.domain.models import MAX_ID_CHARS, Batch, Export, Moment, Project, new_id
+from server.errors import ServiceUnavailable, ValidationFailed, echo
 from server.http.access import owned
 from server.http.fields import boolean, choice, invalid, read_json, string
 from server.http.responses import JSONResponse
@@ -87,31 +81,6 @@ async def _check_moments(project: Project, ids: tuple[str, ...]) -> None:
                 f"moment_ids[{index}]: no moment {echo(moment_id)} in this project",
                 code="unknown_moment",
             )
-
-
-async def _start(svc: Services, exports: list[Export]) -> None:
-    """Announce and enqueue; a queue that cannot be reached fails them visibly (503)."""
-    try:
-        for export in exports:
-            await svc.events.append(
-                export.project_id,
-                "export.queued",
-                export_id=export.id,
-                batch_id=export.batch_id,
-                data={"attempt": export.attempt, "moment_id": export.moment_id},
-            )
-        await asyncio.gather(*(svc.enqueuer.start_export(e.id, e.attempt) for e in exports))
-    except (redis.RedisError, OSError) as exc:
-        ids = [e.id for e in exports]
-        await Export.filter(id__in=ids, status=ExportStatus.QUEUED).update(
-            status=ExportStatus.FAILED,
-            error_code="queue_unavailable",
-            error_message="the job queue could not be reached",
-            finished_at=datetime.now(UTC),
-        )
-        raise ServiceUnavailable(
-            "the job queue could not be reached; try again", code="queue_unavailable"
-        ) from exc
 
 
 async def _write_batch(
@@ -180,7 +149,7 @@ async def create_exports(request: Request) -> Response:
             raise
         return JSONResponse(stored, status_code=202)
     try:
-        await _start(svc, exports)
+        await lifecycle.queue(svc, exports)
     except ServiceUnavailable:
         if key is not None:
             await idempotency.forget(user.id, key)
@@ -202,37 +171,8 @@ async def get_export(request: Request) -> Response:
 
 async def cancel_export(request: Request) -> Response:
     """Queued (unstarted) → cancelled at once; queued/running → cancelling; terminal → 409."""
-    svc = services(request)
     export = await owned(Export, request.path_params["export_id"], current_user(request))
-    if ExportStatus(export.status).is_terminal:
-        raise Conflict(f"export is already {export.status}", code="export_finished")
-    await request_cancel(svc.redis, export.id)
-    now = datetime.now(UTC)
-    if await Export.filter(
-        id=export.id, status=ExportStatus.QUEUED, started_at__isnull=True
-    ).update(status=ExportStatus.CANCELLED, eta_s=None, finished_at=now):
-        cancelled = await svc.events.append_once(
-            export.project_id,
-            "export.cancelled",
-            event_id=end_event_id(export.id, export.attempt),
-            export_id=export.id,
-            batch_id=export.batch_id,
-            data={"progress": export.progress},
-        )
-        if cancelled is not None:
-            await notify(svc.enqueuer, cancelled)
-        await complete_batch_if_done(svc.events, svc.enqueuer, export.batch_id)
-    elif await Export.filter(
-        id=export.id, status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING]
-    ).update(status=ExportStatus.CANCELLING):
-        await svc.events.append(
-            export.project_id,
-            "export.cancelling",
-            export_id=export.id,
-            batch_id=export.batch_id,
-            data={"progress": export.progress},
-        )
-    await export.refresh_from_db()
+    export = await lifecycle.request_cancel(services(request), export)
     return JSONResponse(export_json(export), status_code=202)
 
 
@@ -240,41 +180,12 @@ async def retry_export(request: Request) -> Response:
     """A failed or cancelled export starts again as a new attempt; anything else → 409."""
     svc = services(request)
     export = await owned(Export, request.path_params["export_id"], current_user(request))
-    retryable = [ExportStatus.FAILED, ExportStatus.CANCELLED]
-    if ExportStatus(export.status) not in retryable:
-        raise Conflict(
-            f"only failed or cancelled exports can be retried, not {export.status}",
-            code="export_not_retryable",
-        )
+    lifecycle.ensure_retryable(export)
     project = await Project.get(id=export.project_id)
     await check_exportable(
         project, (export.moment_id,), export.aspect_ratio, export.resolution, svc.settings
     )
-    attempt = export.attempt + 1
-    await clear_cancel(svc.redis, export.id)
-    async with user_limit_lock(export.user_id, ACTIVE_EXPORTS_LIMIT) as connection:
-        await check_active_exports(connection, export.user_id, 1, svc.settings)
-        updated = (
-            await Export.filter(id=export.id, status__in=retryable, attempt=export.attempt)
-            .using_db(connection)
-            .update(
-                status=ExportStatus.QUEUED,
-                attempt=attempt,
-                progress=0.0,
-                chunks_done=0,
-                eta_s=None,
-                speed=None,
-                error_code=None,
-                error_message=None,
-                started_at=None,
-                finished_at=None,
-            )
-        )
-    if not updated:
-        raise Conflict("export changed while retrying; reload it", code="export_not_retryable")
-    await Batch.filter(id=export.batch_id).update(completed_notified=False)
-    await export.refresh_from_db()
-    await _start(svc, [export])
+    export = await lifecycle.retry(svc, export)
     return JSONResponse(export_json(export), status_code=202)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,9 +19,10 @@ from starlette.responses import Response
 from server.adapters.storage import UploadTooLarge
 from server.api.schemas import MAX_NAME_CHARS, project_json
 from server.api.uploads import ENVELOPE_BYTES, MultipartUpload
-from server.domain.cancellation import request_cancel
+from server.domain import export_lifecycle as lifecycle
 from server.domain.limits import check_declared_dimensions, check_source
-from server.domain.models import Export, ExportChunk, ExportStatus, Project, new_id
+from server.domain.models import Project, new_id
+from server.domain.storage_keys import source_key
 from server.errors import ApiError, PayloadTooLarge, ValidationFailed, echo
 from server.http.access import owned
 from server.http.responses import JSONResponse
@@ -32,18 +32,6 @@ from server.settings import Settings
 from workers.render.errors import NotAVideo, RenderError
 from workers.render.probe import probe
 from workers.render.spec import SourceInfo
-
-_EXTENSION = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
-
-
-def source_key(project_id: str, filename: str | None) -> str:
-    """Where a project's source lives; keeps a sane extension as a hint for demuxers."""
-    ext = os.path.splitext(filename or "")[1].lower()
-    return f"projects/{project_id}/source{ext if _EXTENSION.match(ext) else ''}"
-
-
-def project_prefix(project_id: str) -> str:
-    return f"projects/{project_id}/"
 
 
 async def _tee(chunks: AsyncIterator[bytes], copy: IO[bytes]) -> AsyncIterator[bytes]:
@@ -145,22 +133,8 @@ async def get_project(request: Request) -> Response:
 
 async def delete_project(request: Request) -> Response:
     """Stop its exports, delete its rows (cascading) and every file it owns."""
-    svc = services(request)
     project = await owned(Project, request.path_params["project_id"], current_user(request))
-    exports = await Export.filter(project_id=project.id)
-    keys = {project.source_key} | {e.video_key for e in exports if e.video_key}
-    chunk_keys = await ExportChunk.filter(export__project_id=project.id).values_list(
-        "storage_key", flat=True
-    )
-    keys |= {str(k) for k in chunk_keys if k}
-    for export in exports:
-        if not ExportStatus(export.status).is_terminal:
-            await request_cancel(svc.redis, export.id)
-    await project.delete()
-    for key in sorted(keys):
-        await svc.storage.delete(key)
-    await svc.storage.delete_prefix(project_prefix(project.id))
-    await svc.events.delete(project.id)
+    await lifecycle.delete_project(services(request), project)
     return Response(status_code=204)
 
 

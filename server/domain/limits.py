@@ -18,7 +18,7 @@ import av
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from server.domain.models import Export, ExportStatus, WebhookEndpoint
+from server.domain.models import ACTIVE_STATUSES, Export, WebhookEndpoint
 from server.errors import ApiError, ValidationFailed
 from server.settings import Settings
 from workers.render.spec import SourceInfo
@@ -36,9 +36,6 @@ MAX_WEBHOOKS_PER_USER = 20
 
 #: Seconds a client is told to wait after hitting the active-exports limit.
 ACTIVE_EXPORTS_RETRY_AFTER_S = 30
-
-ACTIVE_STATUSES = [ExportStatus.QUEUED, ExportStatus.RUNNING, ExportStatus.CANCELLING]
-
 
 class TooManyActiveExports(ApiError):
     """The user's queued, running and cancelling exports are at the limit (→ 429)."""
@@ -134,7 +131,7 @@ async def check_active_exports(
     """
     limit = settings.max_active_exports_per_user
     active = (
-        await Export.filter(user_id=user_id, status__in=ACTIVE_STATUSES)
+        await Export.filter(user_id=user_id, status__in=list(ACTIVE_STATUSES))
         .using_db(connection)
         .count()
     )

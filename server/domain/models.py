@@ -36,8 +36,17 @@ class ExportStatus(StrEnum):
     def is_terminal(self) -> bool:
         return self in TERMINAL_STATUSES
 
+    @property
+    def is_active(self) -> bool:
+        return self in ACTIVE_STATUSES
 
+
+#: The status sets, named once (the export state machine: server.domain.export_lifecycle).
+#: Active exports hold one of their user's ``REELAY_MAX_ACTIVE_EXPORTS`` slots.
+ACTIVE_STATUSES = frozenset({ExportStatus.QUEUED, ExportStatus.RUNNING, ExportStatus.CANCELLING})
 TERMINAL_STATUSES = frozenset({ExportStatus.COMPLETED, ExportStatus.FAILED, ExportStatus.CANCELLED})
+#: What ``POST /exports/{id}/retry`` accepts; a completed export is never rendered again.
+RETRYABLE_STATUSES = frozenset({ExportStatus.FAILED, ExportStatus.CANCELLED})
 
 
 class ChunkStatus(StrEnum):

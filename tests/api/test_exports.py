@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from server.domain.cancellation import cancel_key
+from server.adapters.redis_keys import cancel_flag as cancel_key
 from server.domain.models import Batch, Export, ExportStatus, IdempotencyRecord
 from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, exports, moment, project

@@ -4,7 +4,7 @@ delete.
 
 The servers are real uvicorn processes; rows the API cannot create without a render (a
 project's source, a failed export) are written with the ORM, and status changes a worker
-makes go through the worker's own lifecycle functions.
+makes go through the export state machine (server.domain.export_lifecycle).
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ import httpx
 import pytest
 import redis.asyncio
 
-from server.domain.limits import ACTIVE_STATUSES, MAX_WEBHOOKS_PER_USER
+from server.domain import export_lifecycle as lifecycle
+from server.domain.limits import MAX_WEBHOOKS_PER_USER
 from server.domain.models import (
+    ACTIVE_STATUSES,
     Batch,
     Export,
     ExportStatus,
@@ -35,7 +37,6 @@ from tests.conftest import RedisServer, SettingsFactory
 from tests.realtime.fixtures import token
 from tests.realtime.servers import WebServer
 from tests.workers.helpers import runtime_for
-from workers.lifecycle import mark_cancelled, mark_completed, mark_failed, mark_started
 from workers.render.spec import OutputInfo
 from workers.runtime import WorkerRuntime
 
@@ -112,7 +113,7 @@ async def seed_failed_exports(project: Project, moment: Moment, count: int) -> l
 
 
 async def active_exports(user: str = USER) -> int:
-    return await Export.filter(user_id=user, status__in=ACTIVE_STATUSES).count()
+    return await Export.filter(user_id=user, status__in=list(ACTIVE_STATUSES)).count()
 
 
 @contextlib.asynccontextmanager
@@ -232,7 +233,7 @@ class Slots:
 
 async def start(rt: WorkerRuntime, export_id: str) -> Export:
     export = await Export.get(id=export_id)
-    await mark_started(rt, export, chunks_total=1, frames_total=60, duration_s=2.0)
+    await lifecycle.start(rt, export, chunks_total=1, frames_total=60, duration_s=2.0)
     return await Export.get(id=export_id)
 
 
@@ -256,11 +257,11 @@ async def test_slots_come_back_on_complete_fail_cancel_and_delete(
         path=str(tmp_path / "out.mp4"), size_bytes=1, duration_s=2.0, width=720, height=1280,
         has_audio=False,
     )  # fmt: skip
-    assert await mark_completed(rt, running, output, f"exports/{running.id}/video.mp4")
+    assert await lifecycle.complete(rt, running, output, f"exports/{running.id}/video.mp4")
     await slots.assert_one_freed()
 
     # fail
-    assert await mark_failed(rt, await start(rt, held[1]), "render_failed", "test failure")
+    assert await lifecycle.fail(rt, await start(rt, held[1]), "render_failed", "test failure")
     await slots.assert_one_freed()
 
     # cancel while queued: cancelled at once by the API
@@ -273,7 +274,7 @@ async def test_slots_come_back_on_complete_fail_cancel_and_delete(
     response = await clients[0].post(f"/api/exports/{running.id}/cancel")
     assert response.status_code == 202 and response.json()["status"] == "cancelling"
     await slots.assert_full()
-    assert await mark_cancelled(rt, await Export.get(id=running.id))
+    assert await lifecycle.cancel(rt, await Export.get(id=running.id))
     await slots.assert_one_freed()
 
     # delete the project: its active export goes with it

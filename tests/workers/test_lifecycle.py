@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import redis.asyncio
 
+from server.domain.export_lifecycle import announce_end
 from server.domain.models import Export, ExportStatus
 from tests.conftest import SettingsFactory
 from tests.workers.helpers import runtime_for, stalled_export
-from workers.lifecycle import announce_end
 
 
 async def test_an_end_recorded_but_not_announced_is_announced_once_on_redelivery(

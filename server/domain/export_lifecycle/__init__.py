@@ -1,0 +1,66 @@
+"""The export state machine: every change of an export's status is one function here.
+
+transition        from                           to              event
+queue             a new row (or retry's)         queued          export.queued
+start             queued                         running         export.started
+record_progress   running                        running         export.progress
+complete          running, cancelling            completed       export.completed
+fail              queued, running, cancelling    failed          export.failed
+request_cancel    queued and not started yet     cancelled       export.cancelled
+                  otherwise queued, running      cancelling      export.cancelling
+cancel            queued, running, cancelling    cancelled       export.cancelled
+retry             failed, cancelled              queued, +1      queue's export.queued
+delete_project    any                            rows deleted    none: the log goes too
+
+Each transition is a conditional update (``update_if``): when two racers try, one update
+lands and only its caller emits the event — exactly one per transition. Terminal events
+carry a stable id per attempt (``announce_end``), so an end redone after a crash is
+announced once, and end the batch when they end its last export. Routes and actors are
+thin callers; nothing else writes an export's status.
+"""
+
+from .cancelling import (
+    cancel,
+    cancel_check,
+    clear_flag,
+    is_cancel_requested,
+    raise_flag,
+    request_cancel,
+)
+from .deletion import delete_project
+from .effects import Effects, update_if
+from .ending import announce_end, end_event
+from .transitions import (
+    RENDERED_CAP,
+    complete,
+    ensure_retryable,
+    fail,
+    queue,
+    record_progress,
+    resume_stalled,
+    retry,
+    start,
+)
+
+__all__ = [
+    "RENDERED_CAP",
+    "Effects",
+    "announce_end",
+    "cancel",
+    "cancel_check",
+    "clear_flag",
+    "complete",
+    "delete_project",
+    "end_event",
+    "ensure_retryable",
+    "fail",
+    "is_cancel_requested",
+    "queue",
+    "raise_flag",
+    "record_progress",
+    "request_cancel",
+    "resume_stalled",
+    "retry",
+    "start",
+    "update_if",
+]

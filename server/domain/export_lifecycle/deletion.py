@@ -1,0 +1,31 @@
+"""Deleting a project ends its exports for good: workers told to stop, rows and files gone.
+
+No event is emitted: the project's event log is deleted with it, and nobody may watch a
+project that no longer exists.
+"""
+
+from __future__ import annotations
+
+from server.domain.models import Export, ExportChunk, ExportStatus, Project
+from server.domain.storage_keys import project_prefix
+
+from .cancelling import raise_flag
+from .effects import Effects
+
+
+async def delete_project(fx: Effects, project: Project) -> None:
+    """Stop the project's active exports, delete its rows (cascading) and every file."""
+    exports = await Export.filter(project_id=project.id)
+    keys = {project.source_key} | {e.video_key for e in exports if e.video_key}
+    chunk_keys = await ExportChunk.filter(export__project_id=project.id).values_list(
+        "storage_key", flat=True
+    )
+    keys |= {str(k) for k in chunk_keys if k}
+    for export in exports:
+        if not ExportStatus(export.status).is_terminal:
+            await raise_flag(fx.redis, export.id)
+    await project.delete()
+    for key in sorted(keys):
+        await fx.storage.delete(key)
+    await fx.storage.delete_prefix(project_prefix(project.id))
+    await fx.events.delete(project.id)

@@ -1,0 +1,54 @@
+"""The end of an export attempt: its terminal event once, its pieces tidied, its batch ended."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.domain.batch_completion import complete_batch_if_done
+from server.domain.events import end_event_id
+from server.domain.models import Export, ExportStatus
+from server.domain.notifications import notify
+from server.domain.storage_keys import chunk_prefix, video_url
+
+from .effects import Effects
+
+
+def end_event(export: Export) -> tuple[str, dict[str, Any]]:
+    """The terminal event an ended export owes its subscribers, built from its row."""
+    status = ExportStatus(export.status)
+    if status is ExportStatus.COMPLETED:
+        return "export.completed", {
+            "video_url": video_url(export.id),
+            "size_bytes": export.size_bytes,
+            "duration_s": export.duration_s,
+            "width": export.width,
+            "height": export.height,
+            "progress": 1.0,
+        }
+    if status is ExportStatus.FAILED:
+        return "export.failed", {"code": export.error_code, "message": export.error_message}
+    return "export.cancelled", {"progress": export.progress}
+
+
+async def announce_end(fx: Effects, export_id: str) -> None:
+    """Emit an ended export's terminal event once, tidy its pieces, and end its batch.
+
+    Safe to call again for the same end (a worker killed between the database update and
+    the event redoes it on redelivery): the event id is stable per attempt and appended
+    once, so subscribers never see a terminal event twice — nor miss it.
+    """
+    export = await Export.get(id=export_id)
+    type_, data = end_event(export)
+    event = await fx.events.append_once(
+        export.project_id,
+        type_,
+        event_id=end_event_id(export.id, export.attempt),
+        export_id=export.id,
+        batch_id=export.batch_id,
+        data=data,
+    )
+    if event is not None:
+        await notify(fx.enqueuer, event)
+    if export.status != ExportStatus.FAILED:  # a failed export keeps its chunks for a retry
+        await fx.storage.delete_prefix(chunk_prefix(export.id))
+    await complete_batch_if_done(fx.events, fx.enqueuer, export.batch_id)
