@@ -12,13 +12,13 @@ verified for HTTP and WebSocket alike, rather than failing later in the database
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 
 from server.adapters.jwks import JwksCache, KeysUnavailable, SigningKey
+from server.clock import now_s
 from server.settings import Settings
 from server.text import is_valid_text
 
@@ -92,7 +92,7 @@ def issue_token(
     problem = subject_problem(user_id) if user_id else "token has no subject"
     if problem is not None:
         raise ValueError(problem)
-    issued_at = int(time.time() if now is None else now)
+    issued_at = int(now_s() if now is None else now)
     claims: dict[str, Any] = {"sub": user_id, "iat": issued_at, "exp": issued_at + ttl_s}
     if issuer:
         claims["iss"] = issuer

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from starlette.requests import Request
 
+from server.clock import utcnow
 from server.domain.models import IdempotencyRecord
 from server.errors import BadRequest, Conflict
 
@@ -46,7 +47,7 @@ async def replay(user_id: str, key: str, fingerprint: str) -> dict[str, Any] | N
     created = record.created_at
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
-    if datetime.now(UTC) - created > TTL:
+    if utcnow() - created > TTL:
         await IdempotencyRecord.filter(id=record.id).delete()
         return None
     if record.request_hash != fingerprint:

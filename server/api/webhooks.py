@@ -7,7 +7,6 @@ every delivery. Attempts are only ever queued — the request never waits on a r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from starlette.requests import Request
@@ -23,6 +22,7 @@ from server.adapters.delivery.ssrf import (
     system_resolver,
 )
 from server.api.webhook_shapes import MAX_DESCRIPTION_CHARS, delivery_json, endpoint_json
+from server.clock import utcnow
 from server.domain.events import TERMINAL_EVENT_TYPES, Event, format_ts, new_event_id
 from server.domain.limits import WEBHOOK_ENDPOINTS_LIMIT, check_webhook_endpoints, user_limit_lock
 from server.domain.models import (
@@ -167,7 +167,7 @@ async def send_test_event(request: Request) -> Response:
         project_id="",
         export_id=None,
         batch_id=None,
-        ts=format_ts(datetime.now(UTC)),
+        ts=format_ts(utcnow()),
         data={"webhook_id": endpoint.id, "message": "a test delivery from reelay"},
     )
     delivery = await WebhookDelivery.create(

@@ -29,6 +29,7 @@ from redis.commands.core import AsyncScript
 
 from server import safe_json
 from server.adapters.redis_keys import METRICS, event_channel, event_log, event_once, event_seq
+from server.clock import utcnow
 from server.settings import Settings
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -157,7 +158,7 @@ class EventLog:
         self._client = client
         self._maxlen = maxlen
         self._max_age_ms = int(max_age_s * 1000)
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or utcnow
         self._append = client.register_script(APPEND_LUA)
         self._seq_base = seq_base
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
 from tortoise.exceptions import IntegrityError
@@ -24,6 +23,7 @@ from server.adapters.delivery.signing import signed_headers
 from server.adapters.delivery.slots import DeliverySlots, Lease
 from server.adapters.delivery.ssrf import Resolver, system_resolver
 from server.adapters.queue import Enqueuer
+from server.clock import Clock, utcnow
 from server.domain.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from server.settings import Settings
 
@@ -34,13 +34,6 @@ DELIVER_ACTOR = "deliver_webhook"
 #: An attempt that finds its caps full is queued again after this long plus up to as much
 #: again at random, so waiting attempts spread out instead of retrying in step.
 SLOT_WAIT_S = 0.5
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 def retry_delay_s(schedule: tuple[float, ...], failed_attempt: int) -> float | None:
     """Seconds to wait after failed attempt ``failed_attempt`` (1-based); None: give up."""

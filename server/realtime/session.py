@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.adapters.auth import LEEWAY_S, AuthError, AuthUnavailable, User
+from server.clock import now_s
 from server.domain.models import Project
 from server.errors import NotFound
 from server.http.access import owned
@@ -216,4 +217,4 @@ class Session:
 
 def seconds_left(deadline: float) -> float:
     """Seconds until the Unix time ``deadline`` (negative once past)."""
-    return deadline - time.time()
+    return deadline - now_s()
