@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+from dataclasses import replace
 from fractions import Fraction
 
 from .errors import InvalidRenderSpec, MomentOutOfRange, MomentTooShort, OutputTooLarge
@@ -136,6 +137,7 @@ def plan_render(source: SourceInfo, spec: RenderSpec) -> RenderPlan:
         total_frames=total,
         chunks=tuple(chunks),
         has_audio=source.has_audio,
+        source=source,
     )
 
 
@@ -165,15 +167,7 @@ def _chunk_edges(source: SourceInfo, spec: RenderSpec, rate: Fraction, total: in
 def single_chunk(plan: RenderPlan, spec: RenderSpec) -> RenderPlan:
     """The same plan with the whole moment as one chunk (the unchunked render)."""
     whole = ChunkPlan(0, 0, plan.total_frames, spec.start_s, plan.chunks[-1].end_s)
-    return RenderPlan(
-        plan.width,
-        plan.height,
-        plan.fps_num,
-        plan.fps_den,
-        plan.total_frames,
-        (whole,),
-        plan.has_audio,
-    )
+    return replace(plan, chunks=(whole,))
 
 
 def _validate(source: SourceInfo, spec: RenderSpec) -> None:

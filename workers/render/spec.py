@@ -1,14 +1,15 @@
 """Values that describe a render: what to cut, how to frame it, and how far along it is.
 
 These travel between processes (the service stores them, workers rebuild them), so they
-are frozen dataclasses of plain values.
+are frozen dataclasses of plain values; a spec and a plan also round-trip through JSON
+(``to_json``/``from_json``), so a plan made once can be stored and rendered anywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Literal, TypeVar, cast
 
 AspectRatio = Literal["9:16", "1:1", "4:5", "16:9", "original"]
 Resolution = Literal["720p", "1080p"]
@@ -30,6 +31,18 @@ OUTPUT_SIZES: dict[tuple[str, str], tuple[int, int]] = {
 
 #: libx264 refuses to open for a side longer than this (avcodec_open2 fails; measured).
 ENCODER_MAX_SIDE = 16384
+
+_Value = TypeVar("_Value")
+
+
+def _from_dict(cls: type[_Value], obj: Mapping[str, Any]) -> _Value:
+    """``cls(**obj)`` for a flat dataclass, keeping only its fields; raises ValueError when
+    one without a default is missing (a stored value from another version is refused)."""
+    names = {f.name for f in fields(cast(Any, cls))}
+    try:
+        return cls(**{k: v for k, v in obj.items() if k in names})
+    except TypeError as exc:
+        raise ValueError(f"not a {cls.__name__}: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,16 @@ class RenderSpec:
     crf: int = 23
     chunk_s: float = 6.0
 
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values; ``from_json`` gives back an equal spec."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> RenderSpec:
+        """The spec ``to_json`` wrote; raises ValueError for anything else."""
+        captions = tuple(_from_dict(Caption, c) for c in obj.get("captions", ()))
+        return replace(_from_dict(cls, obj), captions=captions)
+
 
 @dataclass(frozen=True)
 class SourceInfo:
@@ -93,6 +116,16 @@ class SourceInfo:
     #: Seconds (from the timeline origin) of the video keyframes the container indexes, if any;
     #: chunk edges are placed just after them so chunks need no pre-roll decoding.
     keyframes_s: tuple[float, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values without ``keyframes_s``: those only place chunk edges, which a
+        stored plan already holds, and a long source has thousands of them."""
+        return {k: v for k, v in asdict(self).items() if k != "keyframes_s"}
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> SourceInfo:
+        """The facts ``to_json`` wrote (no keyframes); raises ValueError for anything else."""
+        return replace(_from_dict(cls, obj), keyframes_s=())
 
 
 @dataclass(frozen=True)
@@ -121,10 +154,28 @@ class RenderPlan:
     total_frames: int
     chunks: tuple[ChunkPlan, ...]
     has_audio: bool
+    #: The probed source the plan was made for; rendering a chunk reads its size, SAR and
+    #: rotation from here instead of probing again (None: the chunk renderer probes).
+    source: SourceInfo | None = None
 
     @property
     def fps(self) -> float:
         return self.fps_num / self.fps_den
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values (the source without its keyframes); see ``from_json``."""
+        obj = asdict(self)
+        obj["source"] = self.source.to_json() if self.source is not None else None
+        return obj
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> RenderPlan:
+        """The plan ``to_json`` wrote, ready to render a chunk, the audio or the join;
+        raises ValueError for anything else."""
+        chunks = tuple(_from_dict(ChunkPlan, c) for c in obj.get("chunks", ()))
+        raw_source = obj.get("source")
+        source = SourceInfo.from_json(raw_source) if raw_source is not None else None
+        return replace(_from_dict(cls, obj), chunks=chunks, source=source)
 
 
 @dataclass(frozen=True)

@@ -71,12 +71,14 @@ def render_chunk(
 ) -> str:
     """Render ``chunk`` to a video-only MP4 at ``out_path`` (atomically) and return the path.
 
-    A file already holding this finished chunk (same spec and plan) is kept as is. Raises
-    RenderCancelled (partial file removed), NotAVideo, or RenderError("render_failed").
+    The source's facts come from ``plan.source`` (probed once, when planning); only a plan
+    without them makes this probe ``src_path``. A file already holding this finished chunk
+    (same spec and plan) is kept as is. Raises RenderCancelled (partial file removed),
+    NotAVideo, or RenderError("render_failed").
     """
     if _finished_marker(out_path, chunk) == _marker(spec, plan, chunk):
         return out_path
-    source = probe(src_path)
+    source = plan.source if plan.source is not None else probe(src_path)
     poller = CancelPoller(should_cancel)
     with (
         ffmpeg_errors("encoding video"),
