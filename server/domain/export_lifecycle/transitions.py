@@ -96,7 +96,7 @@ async def start(
     ):
         await emit(fx, export, "export.started", {"chunks_total": chunks_total, "progress": 0.0})
         return True
-    await Export.filter(id=export.id, attempt=export.attempt).update(**plan)
+    await update_if(export.id, ACTIVE_STATUSES, of_attempt=export.attempt, **plan)
     return False
 
 
