@@ -1,5 +1,5 @@
 /**
- * The HTTP API (API.md) as the page uses it. Every call carries a token from `getToken`;
+ * The HTTP API (docs/api.md) as the page uses it. Every call carries a token from `getToken`;
  * failures throw `ApiError` whose `message` is a sentence a person can act on.
  */
 

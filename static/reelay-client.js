@@ -1,6 +1,6 @@
 /**
  * reelay-client.js — live export progress for the browser. A plain ES module: no build
- * step, no dependencies. Speaks the protocol of API.md "Events" (WS /ws, polling).
+ * step, no dependencies. Speaks the protocol of docs/api.md "Events" (WS /ws, polling).
  *
  *   import { ReelayClient } from "/reelay-client.js";
  *   const client = new ReelayClient({ getToken: async () => myJwt });

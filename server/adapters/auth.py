@@ -1,4 +1,4 @@
-"""Who is calling: JWTs whose ``sub`` is the user (API.md "Auth").
+"""Who is calling: JWTs whose ``sub`` is the user (docs/api.md "Auth").
 
 Two setups, never mixed: HS256 with ``REELAY_JWT_SECRET`` (development, `reelay token`), or
 RS256/ES256 keys from ``REELAY_JWKS_URL`` (hosted identity providers). The token's ``alg``

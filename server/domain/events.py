@@ -1,4 +1,4 @@
-"""The event schema (API.md "Events") and the per-project event log in Redis.
+"""The event schema (docs/api.md "Events") and the per-project event log in Redis.
 
 Storage choice: one Redis **stream** per project whose entry IDs are ``{seq}-0``. A stream
 keeps entries ordered by seq, answers "seq > N" with one XRANGE, trims by length natively

@@ -1,7 +1,7 @@
 """Limits that protect the service from one caller: source size and shape, active exports.
 
 Each limit is a setting; each refusal names the limit so a client can tell what to change.
-Body-size limits live where bodies are read (``api/uploads.py``, ``api/fields.py``).
+Body-size limits live where bodies are read (``api/uploads.py``, ``http/fields.py``).
 
 Per-user limits are counted and written in one transaction that holds ``user_limit_lock``,
 so parallel requests (in any number of web processes) cannot all count the same free slot.
@@ -36,6 +36,7 @@ MAX_WEBHOOKS_PER_USER = 20
 
 #: Seconds a client is told to wait after hitting the active-exports limit.
 ACTIVE_EXPORTS_RETRY_AFTER_S = 30
+
 
 class TooManyActiveExports(ApiError):
     """The user's queued, running and cancelling exports are at the limit (→ 429)."""

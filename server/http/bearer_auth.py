@@ -1,7 +1,7 @@
 """Bearer-token authentication for everything mounted under ``/api``.
 
 Done as middleware on the mount, so no route can forget it; the verified ``User`` waits in
-the scope for ``context.current_user``.
+the scope for ``server.http.services.current_user``.
 """
 
 from __future__ import annotations

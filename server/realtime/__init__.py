@@ -5,6 +5,6 @@
 - ``feed``: one consumer's ordered view of one project (replay from the log, then live,
   each seq once, gaps filled from the log, ``reset`` when the log cannot answer).
 - ``outbox``: the bounded per-consumer send queue (overflow → 4008, never unbounded memory).
-- ``ws``: the ``/ws`` endpoint (API.md "Events"); ``session`` its message protocol.
+- ``ws``: the ``/ws`` endpoint (docs/api.md "Events"); ``session`` its message protocol.
 - ``sse``: the same feed as Server-Sent Events on the polling URL.
 """

@@ -26,7 +26,7 @@ MAX_PENDING = 1_000
 #: Backoff between attempts to read the log while Redis is unreachable.
 RETRY_MIN_S = 0.1
 RETRY_MAX_S = 5.0
-#: The log's own page limit (API.md: at most 500 events per read).
+#: The log's own page limit (docs/api.md: at most 500 events per read).
 PAGE = 500
 
 

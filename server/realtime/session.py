@@ -1,4 +1,4 @@
-"""The ``/ws`` message protocol for one authenticated socket (API.md "Events", ``WS /ws``).
+"""The ``/ws`` message protocol for one authenticated socket (docs/api.md "Events", ``WS /ws``).
 
 A ``Session`` reads client frames, keeps one ``Feed`` per subscribed project and writes
 everything it sends through one bounded ``Outbox``. Problems with a frame answer

@@ -1,4 +1,4 @@
-"""Every limit in settings, each hit once with the status API.md promises, and nothing
+"""Every limit in settings, each hit once with the status docs/api.md promises, and nothing
 written when it is hit."""
 
 from __future__ import annotations

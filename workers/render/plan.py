@@ -49,7 +49,7 @@ def output_size(source: SourceInfo, aspect_ratio: str, resolution: str) -> tuple
 
 
 def output_size_for(width: int, height: int, aspect_ratio: str, resolution: str) -> tuple[int, int]:
-    """(width, height) from the API.md table for a source of ``width``×``height`` display
+    """(width, height) from the docs/api.md table for a source of ``width``×``height`` display
     pixels; "original" keeps the display aspect, short side 720/1080, both sides even."""
     if resolution not in RESOLUTIONS:
         raise InvalidRenderSpec(f"resolution must be one of {', '.join(RESOLUTIONS)}")

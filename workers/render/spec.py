@@ -17,7 +17,7 @@ Resolution = Literal["720p", "1080p"]
 ASPECT_RATIOS: tuple[AspectRatio, ...] = ("9:16", "1:1", "4:5", "16:9", "original")
 RESOLUTIONS: tuple[Resolution, ...] = ("720p", "1080p")
 
-#: Exact output sizes (width, height) per API.md; "original" is computed from the source.
+#: Exact output sizes (width, height) per docs/api.md; "original" is computed from the source.
 OUTPUT_SIZES: dict[tuple[str, str], tuple[int, int]] = {
     ("9:16", "720p"): (720, 1280),
     ("9:16", "1080p"): (1080, 1920),
