@@ -5,18 +5,18 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.schemas import batch_json
+from server.api import shapes
 from server.domain.models import Batch, Export
 from server.http.access import owned
-from server.http.responses import JSONResponse
-from server.http.routing import ApiRoute, Operation
+from server.http.routing import ApiRoute, Operation, link, member
 from server.http.services import current_user
+from server.http.shapes import answer
 
 
 async def get_batch(request: Request) -> Response:
     batch = await owned(Batch, request.path_params["batch_id"], current_user(request))
     exports = await Export.filter(batch_id=batch.id).order_by("created_at", "id")
-    return JSONResponse(batch_json(batch, exports))
+    return answer(shapes.Batch.of(batch, exports))
 
 
 routes = [
@@ -27,9 +27,10 @@ routes = [
         Operation(
             "A batch of exports and its overall progress",
             200,
-            "Batch",
+            shapes.Batch,
             errors=(404,),
             tags=("exports",),
+            links=(link("get_export", export_id=member("/exports/0/id")),),
         ),
     ),
 ]

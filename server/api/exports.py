@@ -6,71 +6,33 @@ events, then enqueues one message per export; the answer never waits for renderi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from tortoise.exceptions import IntegrityError
 
-from server.api import idempotency
+from server.api import idempotency, shapes
 from server.api.renderable import check_exportable
-from server.api.schemas import MAX_EMAIL_CHARS, export_json
+from server.api.shapes import ExportCreate
 from server.domain import export_lifecycle as lifecycle
-from server.domain.email_address import InvalidEmail, deliverable_address
 from server.domain.limits import (
     ACTIVE_EXPORTS_LIMIT,
     TooManyActiveExports,
     check_active_exports,
     user_limit_lock,
 )
-from server.domain.models import MAX_ID_CHARS, Batch, Export, Moment, Project, new_id
+from server.domain.models import Batch, Export, Moment, Project, new_id
 from server.errors import ServiceUnavailable, ValidationFailed, echo
 from server.http.access import owned
-from server.http.fields import boolean, choice, invalid, read_json, string
+from server.http.fields import read_json, validated
 from server.http.responses import JSONResponse
-from server.http.routing import ApiRoute, Operation
+from server.http.routing import ID, ApiRoute, Link, Operation, link, member
 from server.http.services import Services, current_user, services
-from workers.render.spec import ASPECT_RATIOS, RESOLUTIONS
+from server.http.shapes import answer
 
 
-@dataclass(frozen=True)
-class ExportRequest:
-    moment_ids: tuple[str, ...]
-    aspect_ratio: str
-    resolution: str
-    captions: bool
-    notify_email: str | None
-
-
-def parse_request(body: dict[str, Any], max_exports: int) -> ExportRequest:
-    """The fields of POST /exports, or a 422 naming the first bad one."""
-    ids = body.get("moment_ids")
-    if not isinstance(ids, list) or not ids:
-        raise invalid("moment_ids", "must be a non-empty array of moment IDs")
-    if len(ids) > max_exports:
-        raise invalid("moment_ids", f"at most {max_exports} per request")
-    for index, item in enumerate(ids):
-        if not isinstance(item, str) or not 1 <= len(item) <= MAX_ID_CHARS:
-            raise invalid(f"moment_ids[{index}]", "must be a moment ID")
-    if len(set(ids)) != len(ids):
-        raise invalid("moment_ids", "must not repeat a moment")
-    email = string(body, "notify_email", default=None, max_length=MAX_EMAIL_CHARS)
-    if email is not None:
-        try:
-            email = deliverable_address(email)
-        except InvalidEmail as exc:
-            raise invalid("notify_email", str(exc)) from exc
-    return ExportRequest(
-        moment_ids=tuple(ids),
-        aspect_ratio=choice(body, "aspect_ratio", ASPECT_RATIOS, default="9:16"),
-        resolution=choice(body, "resolution", RESOLUTIONS, default="720p"),
-        captions=boolean(body, "captions", default=True),
-        notify_email=email,
-    )
-
-
-async def _check_moments(project: Project, ids: tuple[str, ...]) -> None:
+async def _check_moments(project: Project, ids: list[str]) -> None:
     rows = await Moment.filter(
         id__in=list(ids), project_id=project.id, user_id=project.user_id
     ).values_list("id", flat=True)
@@ -84,7 +46,7 @@ async def _check_moments(project: Project, ids: tuple[str, ...]) -> None:
 
 
 async def _write_batch(
-    svc: Services, project: Project, asked: ExportRequest, remember: tuple[str, str] | None
+    svc: Services, project: Project, asked: ExportCreate, remember: tuple[str, str] | None
 ) -> tuple[list[Export], dict[str, Any]]:
     """Batch, exports and (with a key) the idempotency record: all in, or nothing — counted
     against the user's active exports in the same transaction, under the user's lock."""
@@ -109,15 +71,13 @@ async def _write_batch(
             )
             for moment_id in asked.moment_ids
         ]
-        answer = {
-            "status": "processing",
-            "batch_id": batch.id,
-            "exports": [export_json(e) for e in exports],
-        }
+        accepted = shapes.ExportsAccepted(
+            status="processing", batch_id=batch.id, exports=[shapes.Export.of(e) for e in exports]
+        ).model_dump(mode="json")
         if remember is not None:
             key, fingerprint = remember
-            await idempotency.remember(project.user_id, key, fingerprint, answer)
-    return exports, answer
+            await idempotency.remember(project.user_id, key, fingerprint, accepted)
+    return exports, accepted
 
 
 async def create_exports(request: Request) -> Response:
@@ -132,13 +92,13 @@ async def create_exports(request: Request) -> Response:
         stored = await idempotency.replay(user.id, key, fingerprint)
         if stored is not None:
             return JSONResponse(stored, status_code=202)
-    asked = parse_request(body, svc.settings.max_exports_per_request)
+    asked = validated(request, ExportCreate, body)
     await _check_moments(project, asked.moment_ids)
     await check_exportable(
         project, asked.moment_ids, asked.aspect_ratio, asked.resolution, svc.settings
     )
     try:
-        exports, answer = await _write_batch(
+        exports, accepted = await _write_batch(
             svc, project, asked, None if key is None else (key, fingerprint)
         )
     except (IntegrityError, TooManyActiveExports):
@@ -154,26 +114,26 @@ async def create_exports(request: Request) -> Response:
         if key is not None:
             await idempotency.forget(user.id, key)
         raise
-    return JSONResponse(answer, status_code=202)
+    return JSONResponse(accepted, status_code=202)
 
 
 async def list_exports(request: Request) -> Response:
     """The project's exports, newest first."""
     project = await owned(Project, request.path_params["project_id"], current_user(request))
     exports = await Export.filter(project_id=project.id).order_by("-created_at", "-id")
-    return JSONResponse({"exports": [export_json(e) for e in exports]})
+    return answer(shapes.ExportList(exports=[shapes.Export.of(e) for e in exports]))
 
 
 async def get_export(request: Request) -> Response:
     export = await owned(Export, request.path_params["export_id"], current_user(request))
-    return JSONResponse(export_json(export))
+    return answer(shapes.Export.of(export))
 
 
 async def cancel_export(request: Request) -> Response:
     """Queued (unstarted) → cancelled at once; queued/running → cancelling; terminal → 409."""
     export = await owned(Export, request.path_params["export_id"], current_user(request))
     export = await lifecycle.request_cancel(services(request), export)
-    return JSONResponse(export_json(export), status_code=202)
+    return answer(shapes.Export.of(export), 202)
 
 
 async def retry_export(request: Request) -> Response:
@@ -186,10 +146,18 @@ async def retry_export(request: Request) -> Response:
         project, (export.moment_id,), export.aspect_ratio, export.resolution, svc.settings
     )
     export = await lifecycle.retry(svc, export)
-    return JSONResponse(export_json(export), status_code=202)
+    return answer(shapes.Export.of(export), 202)
 
 
 _TAGS = ("exports",)
+
+
+def _next(export_id: str) -> tuple[Link, ...]:
+    """What an export's answer leads to (``export_id`` is where its ID is)."""
+    operations = ("get_export", "cancel_export", "retry_export", "get_video")
+    return tuple(link(operation, export_id=export_id) for operation in operations)
+
+
 _IDEMPOTENCY = ((idempotency.HEADER, "Same key and body within 24 h replays the first answer"),)
 
 routes = [
@@ -200,11 +168,15 @@ routes = [
         Operation(
             "Queue exports of moments",
             202,
-            "ExportsAccepted",
-            body="ExportCreate",
+            shapes.ExportsAccepted,
+            body=ExportCreate,
             errors=(400, 404, 409, 413, 422, 429, 503),
             headers=_IDEMPOTENCY,
             tags=_TAGS,
+            links=(
+                link("get_batch", batch_id=member("/batch_id")),
+                *_next(member("/exports/0/id")),
+            ),
         ),
     ),
     ApiRoute(
@@ -212,20 +184,27 @@ routes = [
         list_exports,
         "GET",
         Operation(
-            "A project's exports, newest first", 200, "ExportList", errors=(404,), tags=_TAGS
+            "A project's exports, newest first",
+            200,
+            shapes.ExportList,
+            errors=(404,),
+            tags=_TAGS,
+            links=_next(member("/exports/0/id")),
         ),
     ),
     ApiRoute(
         "/exports/{export_id}",
         get_export,
         "GET",
-        Operation("One export", 200, "Export", errors=(404,), tags=_TAGS),
+        Operation("One export", 200, shapes.Export, errors=(404,), tags=_TAGS, links=_next(ID)),
     ),
     ApiRoute(
         "/exports/{export_id}/cancel",
         cancel_export,
         "POST",
-        Operation("Cancel an export", 202, "Export", errors=(404, 409), tags=_TAGS),
+        Operation(
+            "Cancel an export", 202, shapes.Export, errors=(404, 409), tags=_TAGS, links=_next(ID)
+        ),
     ),
     ApiRoute(
         "/exports/{export_id}/retry",
@@ -234,9 +213,10 @@ routes = [
         Operation(
             "Retry a failed or cancelled export",
             202,
-            "Export",
+            shapes.Export,
             errors=(404, 409, 429, 503),
             tags=_TAGS,
+            links=_next(ID),
         ),
     ),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any
+from typing import Literal
 
 import redis
 from starlette.requests import Request
@@ -12,17 +12,27 @@ from starlette.responses import Response
 from tortoise import connections
 from tortoise.exceptions import BaseORMException
 
-from server.http.responses import JSONResponse
 from server.http.routing import ApiRoute, Operation
 from server.http.services import services
+from server.http.shapes import Shape, answer
 
 #: A dependency that answers slower than this counts as down.
 CHECK_TIMEOUT_S = 2.0
 
 
+class Health(Shape):
+    status: str
+
+
+class Readiness(Shape):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str]
+    down: list[str] | None = None
+
+
 async def healthz(request: Request) -> Response:
     """The process is alive and serving; says nothing about its dependencies."""
-    return JSONResponse({"status": "ok"})
+    return answer(Health(status="ok"))
 
 
 async def _check(probe: Awaitable[object]) -> str:
@@ -47,18 +57,18 @@ async def readyz(request: Request) -> Response:
     )
     checks = {"database": database, "redis": redis_status, "broker": broker}
     down = [name for name, status in checks.items() if status != "ok"]
-    body: dict[str, Any] = {"status": "unavailable" if down else "ok", "checks": checks}
-    if down:
-        body["down"] = down
-    return JSONResponse(body, status_code=503 if down else 200)
+    readiness = (
+        Readiness(status="unavailable", checks=checks, down=down)
+        if down
+        else (Readiness(status="ok", checks=checks))
+    )
+    return answer(readiness, 503 if down else 200)
 
 
 _OPS = ("operations",)
 
 routes = [
-    ApiRoute(
-        "/healthz", healthz, "GET", Operation("Liveness", 200, "Health", auth=False, tags=_OPS)
-    ),
+    ApiRoute("/healthz", healthz, "GET", Operation("Liveness", 200, Health, auth=False, tags=_OPS)),
     ApiRoute(
         "/readyz",
         readyz,
@@ -66,7 +76,7 @@ routes = [
         Operation(
             "Readiness of database, Redis and broker",
             200,
-            "Readiness",
+            Readiness,
             also=(503,),
             auth=False,
             tags=_OPS,

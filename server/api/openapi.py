@@ -1,26 +1,31 @@
 """``/openapi.json``: the OpenAPI 3.1 document built from the declared ``ApiRoute``s.
 
-Every operation documents its success body, its error responses (one shared Error schema)
-and bearer auth, matching API.md; a test checks that every route appears here.
+Every operation documents its success body, its error responses (one shared Error schema),
+bearer auth and the links its answer leads to; the bodies' schemas are generated from the
+same pydantic models that validate and shape them, with the limits the settings give.
+A test checks that every route appears here.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterator, Sequence
 from http import HTTPStatus
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount
 
 from server.api import idempotency
-from server.api.schemas import COMPONENTS, request_schemas
-from server.api.webhook_shapes import COMPONENTS as WEBHOOK_COMPONENTS
 from server.http.responses import JSONResponse
 from server.http.routing import ApiPath, ApiRoute, Operation
 from server.http.services import services
+from server.http.shapes import Error, publish_limits
+from server.settings import Settings
+
+_REF = "#/components/schemas/{model}"
 
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
@@ -50,8 +55,8 @@ def walk(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, A
             yield from walk(route.routes, prefix + route.path)
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": _REF.format(model=model.__name__)}
 
 
 def _responses(op: Operation) -> dict[str, Any]:
@@ -61,8 +66,11 @@ def _responses(op: Operation) -> dict[str, Any]:
     elif op.media_type != "application/json":
         ok["content"] = {op.media_type: {"schema": {"type": "string", "format": "binary"}}}
     responses: dict[str, Any] = {str(op.status): ok}
+    if op.links:
+        ok["links"] = {link.operation: link.document() for link in op.links}
     for status in op.also:
         other = dict(ok, description=HTTPStatus(status).phrase)
+        other.pop("links", None)
         if 300 <= status < 400:
             other.pop("content", None)
         responses[str(status)] = other
@@ -71,7 +79,7 @@ def _responses(op: Operation) -> dict[str, Any]:
     for status in sorted(errors):
         responses[str(status)] = {
             "description": HTTPStatus(status).phrase,
-            "content": {"application/json": {"schema": _ref("Error")}},
+            "content": {"application/json": {"schema": _ref(Error)}},
         }
     return responses
 
@@ -119,46 +127,44 @@ def _operation(path: str, route: ApiRoute) -> dict[str, Any]:
     return document
 
 
-def _refuse_nul(schema: Any, components: dict[str, Any], seen: set[str]) -> None:
-    """Free-text strings of request bodies (no enum, format or pattern of their own) say
-    what the API refuses: NUL (400 ``invalid_text``)."""
-    if isinstance(schema, list):
-        for item in schema:
-            _refuse_nul(item, components, seen)
-        return
-    if not isinstance(schema, dict):
-        return
-    ref = schema.get("$ref", "")
-    if ref.startswith("#/components/schemas/") and ref not in seen:
-        seen.add(ref)
-        _refuse_nul(components[ref.rsplit("/", 1)[1]], components, seen)
-    if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
-        schema["pattern"] = _PATH_SCHEMA["pattern"]
-    for value in schema.values():
-        _refuse_nul(value, components, seen)
+def _models(routes: Sequence[tuple[str, ApiRoute]]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+    """Every body the routes declare: requests as validated, answers as serialised."""
+    found: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(Error, "serialization"): None}
+    for _, route in routes:
+        op = route.operation
+        found.update(
+            dict.fromkeys((body, "validation") for body in (op.body, op.multipart) if body)
+        )
+        if op.response is not None:
+            found[op.response, "serialization"] = None
+    return list(found)
 
 
-def build_document(
-    routes: Sequence[BaseRoute], *, max_exports_per_request: int, **limits: int
-) -> dict[str, Any]:
-    """The document; ``limits`` (``max_captions``, ``max_caption_chars``) as in settings."""
+def _components(models: list[tuple[type[BaseModel], JsonSchemaMode]]) -> dict[str, Any]:
+    """``components.schemas`` for ``models`` and every model they refer to; docstrings
+    are for maintainers, so they are not published."""
+    _, definitions = models_json_schema(models, ref_template=_REF)
+    components: dict[str, Any] = definitions.get("$defs", {})
+    for schema in components.values():
+        schema.pop("description", None)
+    return components
+
+
+def build_document(routes: Sequence[BaseRoute], settings: Settings) -> dict[str, Any]:
+    """The document for ``routes``, with the limits ``settings`` give request bodies."""
+    declared = list(walk(routes))
     paths: dict[str, dict[str, Any]] = {}
-    for path, route in walk(routes):
+    for path, route in declared:
         clean = _PARAM.sub(r"{\1}", path)
         paths.setdefault(clean, {})[route.method.lower()] = _operation(path, route)
-    requests = copy.deepcopy(
-        {**WEBHOOK_COMPONENTS, **request_schemas(max_exports_per_request, **limits)}
-    )
-    bodies = [
-        op["requestBody"] for item in paths.values() for op in item.values() if "requestBody" in op
-    ]
-    _refuse_nul(bodies, requests, set())
+    components = _components(_models(declared))
+    publish_limits(components, settings)
     return {
         "openapi": "3.1.0",
         "info": {"title": "reelay", "version": "1.0.0"},
         "paths": paths,
         "components": {
-            "schemas": {**COMPONENTS, **requests},
+            "schemas": components,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
@@ -168,12 +174,4 @@ def build_document(
 
 async def openapi(request: Request) -> JSONResponse:
     """The document for this app's routes and limits."""
-    settings = services(request).settings
-    return JSONResponse(
-        build_document(
-            request.app.routes,
-            max_exports_per_request=settings.max_exports_per_request,
-            max_captions=settings.max_captions,
-            max_caption_chars=settings.max_caption_chars,
-        )
-    )
+    return JSONResponse(build_document(request.app.routes, services(request).settings))

@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.adapters.storage import UploadTooLarge
-from server.api.schemas import MAX_NAME_CHARS, project_json
+from server.api import shapes
+from server.api.shapes import MAX_NAME_CHARS, ProjectUpload
 from server.api.uploads import ENVELOPE_BYTES, MultipartUpload
 from server.domain import export_lifecycle as lifecycle
 from server.domain.limits import check_declared_dimensions, check_source
@@ -25,9 +26,9 @@ from server.domain.models import Project, new_id
 from server.domain.storage_keys import source_key
 from server.errors import ApiError, PayloadTooLarge, ValidationFailed, echo
 from server.http.access import owned
-from server.http.responses import JSONResponse
-from server.http.routing import ApiRoute, Operation
+from server.http.routing import ID, ApiRoute, Link, Operation, link, member
 from server.http.services import Services, current_user, services
+from server.http.shapes import answer
 from server.settings import Settings
 from workers.render.errors import NotAVideo, RenderError
 from workers.render.probe import probe
@@ -116,19 +117,19 @@ async def create_project(request: Request) -> Response:
     finally:
         if not created:  # whatever went wrong, no stored bytes outlive the request
             await asyncio.shield(svc.storage.delete(key))
-    return JSONResponse(project_json(project), status_code=201)
+    return answer(shapes.Project.of(project), 201)
 
 
 async def list_projects(request: Request) -> Response:
     """The caller's projects, newest first."""
     user = current_user(request)
     projects = await Project.filter(user_id=user.id).order_by("-created_at", "-id")
-    return JSONResponse({"projects": [project_json(p) for p in projects]})
+    return answer(shapes.ProjectList(projects=[shapes.Project.of(p) for p in projects]))
 
 
 async def get_project(request: Request) -> Response:
     project = await owned(Project, request.path_params["project_id"], current_user(request))
-    return JSONResponse(project_json(project))
+    return answer(shapes.Project.of(project))
 
 
 async def delete_project(request: Request) -> Response:
@@ -140,6 +141,16 @@ async def delete_project(request: Request) -> Response:
 
 _PROJECT = ("projects",)
 
+
+def _next(project_id: str) -> tuple[Link, ...]:
+    """What a project's answer leads to (``project_id`` is where its ID is)."""
+    operations = ("get_project", "list_moments", "create_moment", "list_exports", "list_events")
+    return (
+        *(link(operation, project_id=project_id) for operation in operations),
+        link("delete_project", project_id=project_id),
+    )
+
+
 routes = [
     ApiRoute(
         "/projects",
@@ -148,23 +159,30 @@ routes = [
         Operation(
             "Upload a source video",
             201,
-            "Project",
-            multipart="ProjectUpload",
+            shapes.Project,
+            multipart=ProjectUpload,
             errors=(400, 413, 415, 422),
             tags=_PROJECT,
+            links=_next(ID),
         ),
     ),
     ApiRoute(
         "/projects",
         list_projects,
         "GET",
-        Operation("List your projects", 200, "ProjectList", tags=_PROJECT),
+        Operation(
+            "List your projects",
+            200,
+            shapes.ProjectList,
+            tags=_PROJECT,
+            links=_next(member("/projects/0/id")),
+        ),
     ),
     ApiRoute(
         "/projects/{project_id}",
         get_project,
         "GET",
-        Operation("One project", 200, "Project", errors=(404,), tags=_PROJECT),
+        Operation("One project", 200, shapes.Project, errors=(404,), tags=_PROJECT),
     ),
     ApiRoute(
         "/projects/{project_id}",

@@ -7,7 +7,7 @@ every delivery. Attempts are only ever queued — the request never waits on a r
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,13 +15,13 @@ from starlette.responses import Response
 from server.adapters.auth import User
 from server.adapters.delivery.signing import new_secret
 from server.adapters.delivery.ssrf import (
-    MAX_URL_CHARS,
     Resolver,
     UnsafeUrl,
     check_url,
     system_resolver,
 )
-from server.api.webhook_shapes import MAX_DESCRIPTION_CHARS, delivery_json, endpoint_json
+from server.api import webhook_shapes as shapes
+from server.api.webhook_shapes import WebhookCreate, WebhookUpdate
 from server.clock import utcnow
 from server.domain.events import TERMINAL_EVENT_TYPES, Event, format_ts, new_event_id
 from server.domain.limits import WEBHOOK_ENDPOINTS_LIMIT, check_webhook_endpoints, user_limit_lock
@@ -32,14 +32,13 @@ from server.domain.models import (
     WebhookEndpoint,
     new_id,
 )
-from server.domain.notifications import WEBHOOK_EVENT_TYPES
 from server.domain.webhook_delivery import enqueue_attempt
 from server.errors import Conflict, ValidationFailed
 from server.http.access import owned
-from server.http.fields import boolean, invalid, query_int, read_json, string
-from server.http.responses import JSONResponse
-from server.http.routing import ApiRoute, Operation, Query
+from server.http.fields import query_int, read_body
+from server.http.routing import ID, ApiRoute, Link, Operation, Query, link, member
 from server.http.services import current_user, services
+from server.http.shapes import answer
 
 TEST_EVENT_TYPE = "webhook.test"
 #: Terminal events: what an endpoint gets when it does not say.
@@ -62,21 +61,6 @@ async def _checked_url(request: Request, url: str) -> str:
     return url
 
 
-def _events(body: dict[str, Any], default: list[str] | None) -> list[str]:
-    """The subscribed types; ``default`` when absent or null (required when it is None)."""
-    value = body.get("events")
-    if value is None and default is not None:
-        return list(default)
-    if not isinstance(value, list) or not value:
-        raise invalid("events", "must be a non-empty array of event types")
-    for index, item in enumerate(value):
-        if item not in WEBHOOK_EVENT_TYPES:
-            raise invalid(f"events[{index}]", f"must be one of {', '.join(WEBHOOK_EVENT_TYPES)}")
-    if len(set(value)) != len(value):
-        raise invalid("events", "must not repeat a type")
-    return list(value)
-
-
 async def _endpoint(request: Request, user: User) -> WebhookEndpoint:
     return await owned(WebhookEndpoint, request.path_params["webhook_id"], user)
 
@@ -84,59 +68,45 @@ async def _endpoint(request: Request, user: User) -> WebhookEndpoint:
 async def create_webhook(request: Request) -> Response:
     """Register an endpoint; the answer carries its signing secret, shown this once."""
     user = current_user(request)
-    body = await read_json(request)
-    url = string(body, "url", max_length=MAX_URL_CHARS, min_length=1)
-    assert url is not None  # required
-    events = _events(body, DEFAULT_EVENTS)
-    description = string(body, "description", default="", max_length=MAX_DESCRIPTION_CHARS)
-    await _checked_url(request, url)
+    asked = await read_body(request, WebhookCreate)
+    await _checked_url(request, asked.url)
     async with user_limit_lock(user.id, WEBHOOK_ENDPOINTS_LIMIT) as connection:
         await check_webhook_endpoints(connection, user.id)
         endpoint = await WebhookEndpoint.create(
             id=new_id("whk"),
             user_id=user.id,
-            url=url,
-            description=description or "",
-            events=events,
+            url=asked.url,
+            description=asked.description,
+            events=list(asked.events or DEFAULT_EVENTS),
             secret=new_secret(),
             using_db=connection,
         )
-    return JSONResponse(endpoint_json(endpoint, secret=True), status_code=201)
+    return answer(shapes.WebhookCreated.of(endpoint), 201)
 
 
 async def list_webhooks(request: Request) -> Response:
     user = current_user(request)
     endpoints = await WebhookEndpoint.filter(user_id=user.id).order_by("created_at", "id")
-    return JSONResponse({"webhooks": [endpoint_json(e) for e in endpoints]})
+    return answer(shapes.WebhookList(webhooks=[shapes.Webhook.of(e) for e in endpoints]))
 
 
 async def get_webhook(request: Request) -> Response:
-    return JSONResponse(endpoint_json(await _endpoint(request, current_user(request))))
+    return answer(shapes.Webhook.of(await _endpoint(request, current_user(request))))
 
 
 async def update_webhook(request: Request) -> Response:
     """Change the URL, events or description, or enable/disable; enabling forgets failures."""
     endpoint = await _endpoint(request, current_user(request))
-    body = await read_json(request)
-    changes: dict[str, Any] = {}
-    if "url" in body:
-        url = string(body, "url", max_length=MAX_URL_CHARS, min_length=1)
-        changes["url"] = await _checked_url(request, str(url))
-    if "events" in body:
-        changes["events"] = _events(body, None)
-    if "description" in body:
-        changes["description"] = string(
-            body, "description", default="", max_length=MAX_DESCRIPTION_CHARS
-        )
-    if "enabled" in body:
-        enabled = boolean(body, "enabled", default=True)
-        changes["enabled"] = enabled
-        if enabled and not endpoint.enabled:
-            changes.update(disabled_reason=None, failing_since=None)
+    asked = await read_body(request, WebhookUpdate)
+    changes = asked.model_dump(include=asked.model_fields_set)
+    if "url" in changes:
+        await _checked_url(request, asked.url)
+    if asked.enabled and "enabled" in changes and not endpoint.enabled:
+        changes.update(disabled_reason=None, failing_since=None)
     if changes:
         await WebhookEndpoint.filter(id=endpoint.id).update(**changes)
         await endpoint.refresh_from_db()
-    return JSONResponse(endpoint_json(endpoint))
+    return answer(shapes.Webhook.of(endpoint))
 
 
 async def delete_webhook(request: Request) -> Response:
@@ -179,7 +149,7 @@ async def send_test_event(request: Request) -> Response:
         payload=event.to_json(),
     )
     await enqueue_attempt(services(request).enqueuer, delivery.id, 1, manual=True)
-    return JSONResponse(delivery_json(delivery, []), status_code=202)
+    return answer(shapes.WebhookDelivery.of(delivery, []), 202)
 
 
 async def list_deliveries(request: Request) -> Response:
@@ -195,8 +165,10 @@ async def list_deliveries(request: Request) -> Response:
     by_delivery: dict[str, list[WebhookAttempt]] = {}
     for attempt in attempts:
         by_delivery.setdefault(attempt.delivery_id, []).append(attempt)
-    return JSONResponse(
-        {"deliveries": [delivery_json(d, by_delivery.get(d.id, [])) for d in deliveries]}
+    return answer(
+        shapes.WebhookDeliveryList(
+            deliveries=[shapes.WebhookDelivery.of(d, by_delivery.get(d.id, [])) for d in deliveries]
+        )
     )
 
 
@@ -221,11 +193,26 @@ async def retry_delivery(request: Request) -> Response:
     )
     await delivery.refresh_from_db()
     attempts = await WebhookAttempt.filter(delivery_id=delivery.id)
-    return JSONResponse(delivery_json(delivery, list(attempts)), status_code=202)
+    return answer(shapes.WebhookDelivery.of(delivery, list(attempts)), 202)
 
 
 _TAGS = ("webhooks",)
 _ONE = "/webhooks/{webhook_id}"
+
+
+def _next(webhook_id: str) -> tuple[Link, ...]:
+    """What an endpoint's answer leads to (``webhook_id`` is where its ID is)."""
+    operations = ("get_webhook", "update_webhook", "send_test_event", "list_deliveries")
+    return (
+        *(link(operation, webhook_id=webhook_id) for operation in operations),
+        link("delete_webhook", webhook_id=webhook_id),
+    )
+
+
+_DELIVERY_NEXT = (
+    link("retry_delivery", webhook_id=member("/webhook_id"), delivery_id=ID),
+    link("list_deliveries", webhook_id=member("/webhook_id")),
+)
 
 routes = [
     ApiRoute(
@@ -235,23 +222,30 @@ routes = [
         Operation(
             "Register a webhook endpoint (the secret is shown once)",
             201,
-            "WebhookCreated",
-            body="WebhookCreate",
+            shapes.WebhookCreated,
+            body=WebhookCreate,
             errors=(400, 413, 422),
             tags=_TAGS,
+            links=_next(ID),
         ),
     ),
     ApiRoute(
         "/webhooks",
         list_webhooks,
         "GET",
-        Operation("Your webhook endpoints", 200, "WebhookList", tags=_TAGS),
+        Operation(
+            "Your webhook endpoints",
+            200,
+            shapes.WebhookList,
+            tags=_TAGS,
+            links=_next(member("/webhooks/0/id")),
+        ),
     ),
     ApiRoute(
         _ONE,
         get_webhook,
         "GET",
-        Operation("One webhook endpoint", 200, "Webhook", errors=(404,), tags=_TAGS),
+        Operation("One webhook endpoint", 200, shapes.Webhook, errors=(404,), tags=_TAGS),
     ),
     ApiRoute(
         _ONE,
@@ -260,10 +254,11 @@ routes = [
         Operation(
             "Change or enable/disable a webhook endpoint",
             200,
-            "Webhook",
-            body="WebhookUpdate",
+            shapes.Webhook,
+            body=WebhookUpdate,
             errors=(400, 404, 413, 422),
             tags=_TAGS,
+            links=_next(ID),
         ),
     ),
     ApiRoute(
@@ -277,7 +272,12 @@ routes = [
         send_test_event,
         "POST",
         Operation(
-            "Send a signed test event", 202, "WebhookDelivery", errors=(404, 409), tags=_TAGS
+            "Send a signed test event",
+            202,
+            shapes.WebhookDelivery,
+            errors=(404, 409),
+            tags=_TAGS,
+            links=_DELIVERY_NEXT,
         ),
     ),
     ApiRoute(
@@ -287,10 +287,17 @@ routes = [
         Operation(
             "Deliveries and their attempts, newest first",
             200,
-            "WebhookDeliveryList",
+            shapes.WebhookDeliveryList,
             errors=(400, 404),
             query=(Query("limit", "How many deliveries (newest first)", 1, 200, 50),),
             tags=_TAGS,
+            links=(
+                link(
+                    "retry_delivery",
+                    webhook_id=member("/deliveries/0/webhook_id"),
+                    delivery_id=member("/deliveries/0/id"),
+                ),
+            ),
         ),
     ),
     ApiRoute(
@@ -300,9 +307,10 @@ routes = [
         Operation(
             "Send a delivery again (same webhook-id)",
             202,
-            "WebhookDelivery",
+            shapes.WebhookDelivery,
             errors=(404, 409),
             tags=_TAGS,
+            links=_DELIVERY_NEXT,
         ),
     ),
 ]

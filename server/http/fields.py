@@ -1,4 +1,5 @@
-"""Reading request input strictly: JSON bodies, typed fields and query parameters.
+"""Reading request input strictly: JSON bodies (validated by their ``Body`` model) and
+query parameters.
 
 Malformed input is a 400 (text that is not valid Unicode: ``invalid_text``, naming where);
 well-formed input with a wrong field is a 422 whose message starts with the field's name,
@@ -8,20 +9,17 @@ so the page can point at it.
 from __future__ import annotations
 
 import codecs
-import math
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
 from server.errors import ApiError, BadRequest, PayloadTooLarge, ValidationFailed
-from server.http.edge_text import checked_text
+from server.http.shapes import Body, as_api_error
 from server.text import InvalidText, TooDeep, loads_checked
 
-T = TypeVar("T", bound=str)
-
-_MISSING: Any = object()
+B = TypeVar("B", bound=Body)
 
 
 def is_json_media_type(content_type: str | None) -> bool:
@@ -70,100 +68,18 @@ async def read_json(request: Request, *, max_bytes: int | None = None) -> dict[s
     return value
 
 
-def invalid(field: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {problem}")
+async def read_body(request: Request, body: type[B]) -> B:
+    """The JSON body validated as ``body``: a 400/413/415 as ``read_json`` says, then a
+    400 ``invalid_text`` or a 422 naming the first bad field."""
+    return validated(request, body, await read_json(request))
 
 
-def number(
-    data: dict[str, Any],
-    name: str,
-    *,
-    default: float = _MISSING,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    path: str = "",
-) -> float:
-    """A finite JSON number (not a boolean), optionally bounded."""
-    label = path + name
-    value = data.get(name, default)
-    if value is _MISSING:
-        raise invalid(label, "required")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise invalid(label, "must be a number")
+def validated(request: Request, body: type[B], value: dict[str, Any]) -> B:
+    """``value`` (a JSON object already read) validated as ``body`` under the app's limits."""
     try:
-        result = float(value)
-    except OverflowError:  # an integer too large for a float: not a usable number either
-        result = math.inf
-    if not math.isfinite(result):
-        raise invalid(label, "must be a finite number")
-    if minimum is not None and result < minimum:
-        raise invalid(label, f"must be at least {minimum}")
-    if maximum is not None and result > maximum:
-        raise invalid(label, f"must be at most {maximum}")
-    return result
-
-
-def string(
-    data: dict[str, Any],
-    name: str,
-    *,
-    default: str | None = _MISSING,
-    max_length: int,
-    min_length: int = 0,
-    path: str = "",
-) -> str | None:
-    """A JSON string within length bounds (``default`` when absent; None only if allowed)."""
-    label = path + name
-    value = data.get(name, _MISSING)
-    if value is _MISSING or (value is None and default is None):
-        if default is _MISSING:
-            raise invalid(label, "required")
-        return default
-    if not isinstance(value, str):
-        raise invalid(label, "must be a string")
-    checked_text(value, label)  # NUL: 400 invalid_text (PostgreSQL cannot store it)
-    if len(value) < min_length:
-        raise invalid(
-            label, "must not be empty" if min_length == 1 else f"too short (min {min_length})"
-        )
-    if len(value) > max_length:
-        raise invalid(label, f"too long (max {max_length} characters)")
-    return value
-
-
-def boolean(data: dict[str, Any], name: str, *, default: bool) -> bool:
-    value = data.get(name, default)
-    if not isinstance(value, bool):
-        raise invalid(name, "must be true or false")
-    return value
-
-
-def choice(data: dict[str, Any], name: str, options: Sequence[T], *, default: T) -> T:
-    """One of ``options`` (exact string match)."""
-    value = data.get(name, default)
-    for option in options:
-        if value == option:
-            return option
-    raise invalid(name, f"must be one of {', '.join(options)}")
-
-
-def object_list(
-    data: dict[str, Any], name: str, *, max_items: int, default: list[Any] = _MISSING
-) -> list[dict[str, Any]]:
-    """A JSON array of objects, at most ``max_items`` long."""
-    value = data.get(name, _MISSING)
-    if value is _MISSING:
-        if default is _MISSING:
-            raise invalid(name, "required")
-        return list(default)
-    if not isinstance(value, list):
-        raise invalid(name, "must be an array")
-    if len(value) > max_items:
-        raise invalid(name, f"at most {max_items} items")
-    for index, item in enumerate(value):
-        if not isinstance(item, dict):
-            raise invalid(f"{name}[{index}]", "must be an object")
-    return value
+        return body.model_validate(value, context={"settings": request.app.state.settings})
+    except ValidationError as exc:
+        raise as_api_error(exc) from exc
 
 
 def query_int(

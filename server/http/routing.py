@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -28,15 +30,46 @@ class Query:
     default: int | None = None
 
 
+#: Runtime expressions for links: the answer's own ``id``, or any member of it.
+ID = "$response.body#/id"
+
+
+def member(pointer: str) -> str:
+    """The runtime expression of a member of the answer: ``member("/exports/0/id")``."""
+    return f"$response.body#{pointer}"
+
+
+@dataclass(frozen=True)
+class Link:
+    """What can be done next with a success answer: call the operation ``operation`` (a
+    handler's name) with path parameters (and optionally a JSON body) taken from it. An
+    OpenAPI link, so clients and stateful fuzzers can chain calls."""
+
+    operation: str
+    parameters: tuple[tuple[str, str], ...]
+    body: Any = None
+
+    def document(self) -> dict[str, Any]:
+        link: dict[str, Any] = {"operationId": self.operation, "parameters": dict(self.parameters)}
+        if self.body is not None:
+            link["requestBody"] = self.body
+        return link
+
+
+def link(operation: str, *, body: Any = None, **parameters: str) -> Link:
+    """``link("get_export", export_id=ID)``: a ``Link`` with parameters as keywords."""
+    return Link(operation, tuple(parameters.items()), body)
+
+
 @dataclass(frozen=True)
 class Operation:
     """One method on one path: what it takes, what it answers, which errors it can give."""
 
     summary: str
     status: int
-    response: str | None = None  # component schema of the success body
-    body: str | None = None  # component schema of a JSON request body
-    multipart: str | None = None  # component schema of a multipart/form-data body
+    response: type[BaseModel] | None = None  # the success body
+    body: type[BaseModel] | None = None  # a JSON request body
+    multipart: type[BaseModel] | None = None  # a multipart/form-data body
     errors: tuple[int, ...] = ()
     also: tuple[int, ...] = ()  # other success answers (206 partial body, 302 redirect)
     query: tuple[Query, ...] = ()
@@ -44,6 +77,7 @@ class Operation:
     media_type: str = "application/json"
     auth: bool = True
     tags: tuple[str, ...] = field(default_factory=tuple)
+    links: tuple[Link, ...] = ()  # what the success answer leads to
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.domain.models import Project
 from server.http.access import owned
 from server.http.fields import query_int
-from server.http.responses import JSONResponse
 from server.http.routing import ApiRoute, Operation, Query
 from server.http.services import current_user, services
+from server.http.shapes import answer
+from server.realtime.event_page import Event, EventPage
 from server.realtime.hub import hub_of
 from server.realtime.sse import event_stream, parse_last_event_id
 
@@ -54,13 +53,10 @@ async def list_events(request: Request) -> Response:
         )
     limit = query_int(request, "limit", default=MAX_PAGE, minimum=1, maximum=MAX_PAGE)
     page = await services(request).events.read_since(project.id, since, limit=limit)
-    body: dict[str, Any] = {
-        "events": [event.to_dict() for event in page.events],
-        "last_seq": page.last_seq,
-    }
+    events = [Event.of(event) for event in page.events]
     if page.reset:
-        body["reset"] = True
-    return JSONResponse(body)
+        return answer(EventPage(events=events, last_seq=page.last_seq, reset=True))
+    return answer(EventPage(events=events, last_seq=page.last_seq))
 
 
 routes = [
@@ -72,7 +68,7 @@ routes = [
             "A project's events after a cursor: a JSON page, or with "
             "`Accept: text/event-stream` a live Server-Sent Events stream",
             200,
-            "EventPage",
+            EventPage,
             errors=(400, 404),
             headers=SSE_HEADERS,
             query=(

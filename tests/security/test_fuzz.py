@@ -129,7 +129,7 @@ def use_real_ids(case: Any) -> None:
 def operations() -> list[str]:
     """``METHOD /path`` of every documented operation, read from the routing table."""
     app = create_app(Settings(redis_url="redis://127.0.0.1:1/0"))
-    document = build_document(app.routes, max_exports_per_request=20)
+    document = build_document(app.routes, app.state.settings)
     return [f"{m.upper()} {path}" for path, item in document["paths"].items() for m in item]
 
 

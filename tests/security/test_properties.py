@@ -328,7 +328,7 @@ def requests(
 
 def _documented() -> dict[str, Any]:
     app = create_app(Settings(redis_url="redis://127.0.0.1:1/0"))
-    return dict(build_document(app.routes, max_exports_per_request=20)["paths"])
+    return dict(build_document(app.routes, app.state.settings)["paths"])
 
 
 def _operations(has: Callable[[dict[str, Any]], bool]) -> list[str]:

@@ -1,0 +1,275 @@
+"""The JSON bodies of projects, moments, exports and batches: what a client sends and what
+it gets back, each declared once as a model that validates, shapes and documents it.
+
+Answers are built from rows with ``of`` (no validation: a stored value is served as it
+is, never refused); request bodies validate with the limits settings give them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Literal, Self
+
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+
+from server.domain import models
+from server.domain.email_address import InvalidEmail, deliverable_address
+from server.domain.models import MAX_ID_CHARS, ExportStatus
+from server.http.shapes import (
+    AtMost,
+    Body,
+    Distinct,
+    ErrorDetail,
+    NotBlank,
+    Number,
+    Shape,
+    Text,
+    Timestamp,
+    refusal,
+)
+from workers.render.spec import AspectRatio, Resolution
+
+MAX_NAME_CHARS = 255
+MAX_TITLE_CHARS = 255
+MAX_EMAIL_CHARS = 320
+#: Float slack when comparing times (well under one frame).
+TIME_EPSILON_S = 1e-3
+
+
+# --- answers ---------------------------------------------------------------------------
+
+
+class Project(Shape):
+    id: str
+    name: str
+    duration_s: float
+    width: int
+    height: int
+    fps: float
+    has_audio: bool
+    size_bytes: int
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, row: models.Project) -> Self:
+        return cls.model_construct(
+            id=row.id,
+            name=row.name,
+            duration_s=row.duration_s,
+            width=row.width,
+            height=row.height,
+            fps=row.fps,
+            has_audio=row.has_audio,
+            size_bytes=row.size_bytes,
+            created_at=row.created_at,
+        )
+
+
+class ProjectList(Shape):
+    projects: list[Project]
+
+
+class Caption(Shape):
+    start_s: float
+    end_s: float
+    text: str
+
+
+class Moment(Shape):
+    id: str
+    project_id: str
+    start_s: float
+    end_s: float
+    title: str
+    focus_x: float = Field(ge=0, le=1)
+    captions: list[Caption]
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, row: models.Moment) -> Self:
+        return cls.model_construct(
+            id=row.id,
+            project_id=row.project_id,
+            start_s=row.start_s,
+            end_s=row.end_s,
+            title=row.title,
+            focus_x=row.focus_x,
+            captions=[Caption.model_construct(**item) for item in row.captions or []],
+            created_at=row.created_at,
+        )
+
+
+class MomentList(Shape):
+    moments: list[Moment]
+
+
+def video_url(export_id: str) -> str:
+    return f"/api/exports/{export_id}/video"
+
+
+class Export(Shape):
+    id: str
+    project_id: str
+    moment_id: str
+    batch_id: str
+    aspect_ratio: AspectRatio
+    resolution: Resolution
+    captions: bool
+    status: ExportStatus
+    progress: float = Field(ge=0, le=1)
+    chunks_done: int
+    chunks_total: int
+    eta_s: float | None
+    speed: float | None
+    video_url: str | None
+    size_bytes: int | None
+    duration_s: float | None
+    width: int | None
+    height: int | None
+    error: ErrorDetail | None
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+
+    @classmethod
+    def of(cls, row: models.Export) -> Self:
+        status = ExportStatus(row.status)
+        error = None
+        if row.error_code:
+            error = ErrorDetail.model_construct(
+                code=row.error_code, message=row.error_message or ""
+            )
+        return cls.model_construct(
+            id=row.id,
+            project_id=row.project_id,
+            moment_id=row.moment_id,
+            batch_id=row.batch_id,
+            aspect_ratio=row.aspect_ratio,
+            resolution=row.resolution,
+            captions=row.captions,
+            status=status,
+            progress=row.progress,
+            chunks_done=row.chunks_done,
+            chunks_total=row.chunks_total,
+            eta_s=row.eta_s,
+            speed=row.speed,
+            video_url=video_url(row.id) if status == ExportStatus.COMPLETED else None,
+            size_bytes=row.size_bytes,
+            duration_s=row.duration_s,
+            width=row.width,
+            height=row.height,
+            error=error,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+        )
+
+
+class ExportList(Shape):
+    exports: list[Export]
+
+
+class ExportsAccepted(Shape):
+    status: Literal["processing"]
+    batch_id: str
+    exports: list[Export]
+
+
+class Batch(Shape):
+    """A batch is processing until every export is terminal; progress is their mean."""
+
+    id: str
+    status: Literal["processing", "completed"]
+    exports: list[Export]
+    progress: float = Field(ge=0, le=1)
+
+    @classmethod
+    def of(cls, row: models.Batch, exports: Iterable[models.Export]) -> Self:
+        items = list(exports)
+        done = all(ExportStatus(e.status).is_terminal for e in items)
+        return cls.model_construct(
+            id=row.id,
+            status="completed" if done else "processing",
+            exports=[Export.of(e) for e in items],
+            progress=sum(e.progress for e in items) / len(items) if items else 1.0,
+        )
+
+
+# --- requests --------------------------------------------------------------------------
+
+
+class ProjectUpload(Body):
+    """The multipart form of an upload (streamed by ``server.api.uploads``, not parsed as
+    JSON: this model is its published schema and the home of its limits)."""
+
+    file: bytes
+    name: Annotated[Text, Field(max_length=MAX_NAME_CHARS)] = ""
+
+
+class CaptionCreate(Body):
+    start_s: Annotated[Number, Field(ge=0)]
+    end_s: Number
+    text: Annotated[Text, Field(min_length=1), AtMost("max_caption_chars"), NotBlank()]
+
+    @field_validator("end_s")
+    @classmethod
+    def _ends_after_start(cls, end_s: float, info: ValidationInfo) -> float:
+        if "start_s" in info.data and end_s <= info.data["start_s"]:
+            raise refusal("must be greater than start_s")
+        return end_s
+
+
+class MomentCreate(Body):
+    """Times are checked against the source by the route (they need the project)."""
+
+    start_s: Annotated[Number, Field(ge=0)]
+    end_s: Annotated[Number, Field(gt=0)]
+    title: Annotated[Text, Field(max_length=MAX_TITLE_CHARS)] = ""
+    focus_x: Annotated[Number, Field(ge=0, le=1)] = 0.5
+    captions: Annotated[list[CaptionCreate], AtMost("max_captions")] = Field(default_factory=list)
+
+    @field_validator("end_s")
+    @classmethod
+    def _ends_after_start(cls, end_s: float, info: ValidationInfo) -> float:
+        if "start_s" in info.data and end_s <= info.data["start_s"]:
+            raise refusal(f"must be greater than start_s ({info.data['start_s']})")
+        return end_s
+
+    @model_validator(mode="after")
+    def _captions_inside(self) -> Self:
+        for index, caption in enumerate(self.captions):
+            if (
+                caption.start_s < self.start_s - TIME_EPSILON_S
+                or caption.end_s > self.end_s + TIME_EPSILON_S
+            ):
+                raise refusal(
+                    f"caption {caption.start_s}–{caption.end_s} s must lie inside the moment "
+                    f"{self.start_s}–{self.end_s} s",
+                    at=f"captions[{index}].start_s",
+                )
+        return self
+
+
+def _deliverable(address: str) -> str:
+    try:
+        return deliverable_address(address)
+    except InvalidEmail as exc:
+        raise refusal(str(exc)) from exc
+
+
+MomentId = Annotated[Text, Field(min_length=1, max_length=MAX_ID_CHARS)]
+Email = Annotated[
+    Text,
+    Field(max_length=MAX_EMAIL_CHARS, json_schema_extra={"format": "email"}),
+    AfterValidator(_deliverable),
+]
+
+
+class ExportCreate(Body):
+    moment_ids: Annotated[
+        list[MomentId], Field(min_length=1), AtMost("max_exports_per_request"), Distinct("a moment")
+    ]
+    aspect_ratio: AspectRatio = "9:16"
+    resolution: Resolution = "720p"
+    captions: bool = True
+    notify_email: Email | None = None
