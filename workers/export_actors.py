@@ -2,7 +2,8 @@
 
 Messages carry ``(export_id, attempt)`` and a chunk index only. Each step is idempotent:
 a redelivered message finds the chunks already done in the database and storage and
-skips them, so a crash costs at most the chunk that was in flight.
+skips them, so a crash costs at most the chunk that was in flight. The plan is made once
+per attempt (``export_plans``): only ``plan_export`` ever probes the source.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from pathlib import Path
 
 import dramatiq
 
+from server.adapters import redis_keys
 from server.domain import export_lifecycle as lifecycle
-from server.domain.models import ChunkStatus, Export, ExportChunk, Moment, Project
+from server.domain.models import ChunkStatus, Export, ExportChunk
 from server.domain.storage_keys import audio_key, chunk_key, video_key
 from server.ops.metrics import record_chunk_render
 from workers import render
 from workers.actors import RetryPolicy, declare_actor
-from workers.progress_reporter import forget_progress, report_progress
-from workers.render.spec import Caption, RenderPlan, RenderSpec
+from workers.export_plans import plan_of, source_path
+from workers.render.spec import RenderPlan
 from workers.runtime import WorkerRuntime
-from workers.sources import local_source
 from workers.step_runner import export_step, export_work_dir, remove_work_dir
 
 logger = logging.getLogger("reelay.worker")
@@ -38,37 +39,10 @@ CHUNK_LEASE_S = 20
 LEASE_RECHECK_MS = 5_000
 
 
-def spec_for(export: Export, moment: Moment, rt: WorkerRuntime) -> RenderSpec:
-    """The render spec of an export: the moment's range and captions, the export's framing."""
-    captions = tuple(
-        Caption(start_s=float(c["start_s"]), end_s=float(c["end_s"]), text=str(c["text"]))
-        for c in (moment.captions or [])
-    )
-    return RenderSpec(
-        start_s=moment.start_s,
-        end_s=moment.end_s,
-        aspect_ratio=export.aspect_ratio,  # type: ignore[arg-type]
-        resolution=export.resolution,  # type: ignore[arg-type]
-        focus_x=moment.focus_x,
-        captions=captions if export.captions else (),
-        preset=rt.settings.render_preset,
-        crf=rt.settings.render_crf,
-        chunk_s=export.chunk_s,
-    )
-
-
-def _load_plan(rt: WorkerRuntime, export: Export) -> tuple[str, RenderSpec, RenderPlan]:
-    moment = rt.run(Moment.get(id=export.moment_id))
-    project = rt.run(Project.get(id=export.project_id))
-    src = rt.run(local_source(rt, project))
-    spec = spec_for(export, moment, rt)
-    return str(src), spec, render.plan_render(render.probe(str(src)), spec)
-
-
 async def _record_plan(rt: WorkerRuntime, export: Export, plan: RenderPlan) -> list[int]:
     """Create the chunk rows once; return the indexes that still need rendering."""
     if export.attempt > 1 and export.started_at is None:
-        await forget_progress(rt, export.id)
+        await lifecycle.forget_progress(rt, export.id)
     wanted = [(c.index, c.first_frame, c.end_frame) for c in plan.chunks]
     if plan.has_audio:
         wanted.append((AUDIO_INDEX, 0, 0))
@@ -80,7 +54,7 @@ async def _record_plan(rt: WorkerRuntime, export: Export, plan: RenderPlan) -> l
         stored = row.storage_key is not None and await rt.storage.exists(row.storage_key)
         if row.status == ChunkStatus.DONE and stored:
             if index >= 0:
-                await rt.redis.hset(f"reelay:frames:{export.id}", str(index), end - first)
+                await lifecycle.restore_chunk_frames(rt, export.id, index, end - first)
             continue
         if row.status == ChunkStatus.DONE:
             await ExportChunk.filter(id=row.id).update(status=ChunkStatus.PENDING)
@@ -97,9 +71,8 @@ async def _record_plan(rt: WorkerRuntime, export: Export, plan: RenderPlan) -> l
 
 @export_step
 def plan_export(rt: WorkerRuntime, export: Export) -> None:
-    """Probe the source, plan the chunks and fan them out to every worker."""
-    _, _, plan = _load_plan(rt, export)
-    todo = rt.run(_record_plan(rt, export, plan))
+    """Plan the chunks (probing the source, once per attempt) and fan them out."""
+    todo = rt.run(_record_plan(rt, export, plan_of(rt, export).plan))
     for index in todo:
         actor = "render_audio" if index == AUDIO_INDEX else "render_chunk"
         args = (
@@ -123,7 +96,7 @@ async def _finish_chunk(
     pending = await ExportChunk.filter(export_id=export.id, status=ChunkStatus.PENDING).count()
     if pending:
         return False
-    claim = f"reelay:finalize:{export.id}:{export.attempt}"
+    claim = redis_keys.finalize_claim(export.id, export.attempt)
     return bool(await rt.redis.set(claim, 1, nx=True, ex=24 * 3600))
 
 
@@ -145,7 +118,7 @@ def render_chunk(rt: WorkerRuntime, export: Export, index: int) -> None:
     if row is not None and row.status == ChunkStatus.DONE:
         _finalize_if_complete(rt, export)
         return
-    lease = f"reelay:lease:{export.id}:{export.attempt}:{index}"
+    lease = redis_keys.chunk_lease(export.id, export.attempt, index)
     if not rt.sync_redis.set(lease, 1, nx=True, ex=CHUNK_LEASE_S):
         rt.enqueuer.send_now(
             "render_chunk", export.id, export.attempt, index, delay_ms=LEASE_RECHECK_MS
@@ -158,9 +131,11 @@ def render_chunk(rt: WorkerRuntime, export: Export, index: int) -> None:
 
 
 def _render_leased_chunk(rt: WorkerRuntime, export: Export, index: int, lease: str) -> None:
-    src, spec, plan = _load_plan(rt, export)
+    planned = plan_of(rt, export)
+    spec, plan = planned.spec, planned.plan
     chunk = plan.chunks[index]
     local = export_work_dir(rt, export.id) / f"chunk-{index:04d}.mp4"
+    alive = lifecycle.KeepAlive(lease, CHUNK_LEASE_S)
     last_report = 0.0
 
     def on_frames(frames: int) -> None:
@@ -168,12 +143,14 @@ def _render_leased_chunk(rt: WorkerRuntime, export: Export, index: int, lease: s
         now = time.monotonic()
         if now - last_report >= LOCAL_REPORT_INTERVAL_S:
             last_report = now
-            rt.sync_redis.expire(lease, CHUNK_LEASE_S)
-            rt.run(report_progress(rt, export.id, index, frames, boundary=False))
+            report = lifecycle.record_progress(
+                rt, export, index, frames, boundary=False, keep_alive=alive
+            )
+            rt.run(report)
 
     started = time.monotonic()
     render.render_chunk(
-        src,
+        rt.run(source_path(rt, export)),
         spec,
         plan,
         chunk,
@@ -186,7 +163,7 @@ def _render_leased_chunk(rt: WorkerRuntime, export: Export, index: int, lease: s
     record_chunk_render(rt.sync_redis, render_s)
     last = rt.run(_finish_chunk(rt, export, index, local, chunk_key(export.id, index), render_s))
     local.unlink(missing_ok=True)
-    rt.run(report_progress(rt, export.id, index, chunk.frame_count, boundary=True))
+    rt.run(lifecycle.record_progress(rt, export, index, chunk.frame_count, boundary=True))
     if last:
         rt.enqueuer.send_now("finalize_export", export.id, export.attempt)
 
@@ -194,11 +171,12 @@ def _render_leased_chunk(rt: WorkerRuntime, export: Export, index: int, lease: s
 @export_step
 def render_audio(rt: WorkerRuntime, export: Export) -> None:
     """Encode the whole moment's audio once, so chunk joins have no gap or click."""
-    src, spec, plan = _load_plan(rt, export)
+    planned = plan_of(rt, export)
+    src = rt.run(source_path(rt, export))
     local = export_work_dir(rt, export.id) / "audio.m4a"
     started = time.monotonic()
     produced = render.render_audio(
-        src, spec, plan, str(local), should_cancel=_cancel_check(rt, export.id)
+        src, planned.spec, planned.plan, str(local), should_cancel=_cancel_check(rt, export.id)
     )
     if produced is None:
         rt.run(
@@ -240,7 +218,7 @@ async def _fetch_pieces(
 @export_step
 def finalize_export(rt: WorkerRuntime, export: Export) -> None:
     """Join the chunks and the audio into the final MP4, store it, record the outcome."""
-    _, _, plan = _load_plan(rt, export)
+    plan = plan_of(rt, export).plan
     work = export_work_dir(rt, export.id)
     chunks, audio = rt.run(_fetch_pieces(rt, export, work))
     out = work / "final.mp4"

@@ -154,6 +154,9 @@ class Export(Model):
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
     heartbeat_at = fields.DatetimeField(null=True)
+    # what plan_export decided, written once per attempt: {"attempt", "spec", "plan"} (the
+    # render spec and RenderPlan.to_json), so chunks and the finalizer never probe again
+    plan: fields.JSONField[dict[str, Any]] = fields.JSONField(null=True)
 
     project_id: str
     moment_id: str

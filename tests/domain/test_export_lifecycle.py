@@ -47,7 +47,7 @@ def _output() -> OutputInfo:
 
 
 async def _record_half(rt: WorkerRuntime, export: Export) -> bool:
-    return await lifecycle.record_progress(rt, export.id, 30, force=False)
+    return await lifecycle.record_progress(rt, export, 0, 30, boundary=True) is not None
 
 
 #: transition → (the statuses it may leave, the status it lands in, the event it emits).
@@ -200,9 +200,9 @@ async def test_a_message_of_an_older_attempt_moves_nothing(rt: WorkerRuntime) ->
 
 async def test_progress_never_goes_back(rt: WorkerRuntime) -> None:
     export = await _export(ExportStatus.RUNNING)
-    assert await lifecycle.record_progress(rt, export.id, 45, force=False)
-    assert not await lifecycle.record_progress(rt, export.id, 30, force=False)
-    assert await lifecycle.record_progress(rt, export.id, 30, force=True)  # a boundary: told
+    assert await lifecycle.record_progress(rt, export, 0, 45, boundary=False)
+    assert not await lifecycle.record_progress(rt, export, 0, 30, boundary=False)
+    assert await lifecycle.record_progress(rt, export, 0, 30, boundary=True)  # a boundary: told
     assert (await Export.get(id=export.id)).progress == pytest.approx(0.75)
     page = await rt.events.read_since(export.project_id, 0)
     assert [e.data["progress"] for e in page.events] == [0.75, 0.75]
@@ -210,7 +210,7 @@ async def test_progress_never_goes_back(rt: WorkerRuntime) -> None:
 
 async def test_progress_stays_below_one_until_the_file_is_stored(rt: WorkerRuntime) -> None:
     export = await _export(ExportStatus.RUNNING)
-    assert await lifecycle.record_progress(rt, export.id, 60, force=True)
+    assert await lifecycle.record_progress(rt, export, 0, 60, boundary=True)
     assert (await Export.get(id=export.id)).progress == lifecycle.RENDERED_CAP
 
 

@@ -17,6 +17,10 @@ lands and only its caller emits the event — exactly one per transition. Termin
 carry a stable id per attempt (``announce_end``), so an end redone after a crash is
 announced once, and end the batch when they end its last export. Routes and actors are
 thin callers; nothing else writes an export's status.
+
+Progress is the one transition decided in Redis: many workers report many times a second,
+so ``record_progress`` checks, throttles and appends in one Lua step and writes the row
+at chunk boundaries only (``progress``).
 """
 
 from .cancelling import (
@@ -30,13 +34,19 @@ from .cancelling import (
 from .deletion import delete_project
 from .effects import Effects, update_if
 from .ending import announce_end, end_event
-from .transitions import (
+from .progress import (
     RENDERED_CAP,
+    KeepAlive,
+    Published,
+    forget_progress,
+    record_progress,
+    restore_chunk_frames,
+)
+from .transitions import (
     complete,
     ensure_retryable,
     fail,
     queue,
-    record_progress,
     resume_stalled,
     retry,
     start,
@@ -45,6 +55,8 @@ from .transitions import (
 __all__ = [
     "RENDERED_CAP",
     "Effects",
+    "KeepAlive",
+    "Published",
     "announce_end",
     "cancel",
     "cancel_check",
@@ -54,11 +66,13 @@ __all__ = [
     "end_event",
     "ensure_retryable",
     "fail",
+    "forget_progress",
     "is_cancel_requested",
     "queue",
     "raise_flag",
     "record_progress",
     "request_cancel",
+    "restore_chunk_frames",
     "resume_stalled",
     "retry",
     "start",

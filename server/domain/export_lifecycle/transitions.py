@@ -1,8 +1,9 @@
-"""The export's way from queued to an end: queue, start, progress, complete, fail, retry.
+"""The export's way from queued to an end: queue, start, complete, fail, retry.
 
 Each function is one transition: a conditional update of the row (the statuses it may
 leave are named beside it) and, when the update landed, exactly one event. Cancelling is
-in ``cancel``; the terminal event and the tidying after an end are in ``ending``.
+in ``cancelling``, progress in ``progress``; the terminal event and the tidying after an
+end are in ``ending``.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ from typing import Any
 
 import redis
 
-from server.clock import now_s, utcnow
+from server.clock import utcnow
 from server.domain.limits import ACTIVE_EXPORTS_LIMIT, check_active_exports, user_limit_lock
 from server.domain.models import (
     ACTIVE_STATUSES,
     RETRYABLE_STATUSES,
     Batch,
-    ChunkStatus,
     Export,
-    ExportChunk,
     ExportStatus,
 )
 from server.errors import Conflict, ServiceUnavailable
@@ -34,13 +33,9 @@ from .ending import announce_end
 
 logger = logging.getLogger("reelay.exports")
 
-#: Progress stays below 1.0 until the finalizer has stored the file.
-RENDERED_CAP = 0.99
-
 #: The statuses each transition may leave (the rest of the table is in ``cancel``).
 STARTABLE = (ExportStatus.QUEUED,)
 COMPLETABLE = (ExportStatus.RUNNING, ExportStatus.CANCELLING)  # a late cancel loses
-PROGRESSING = (ExportStatus.RUNNING,)
 
 
 async def queue(fx: Effects, exports: Sequence[Export]) -> None:
@@ -98,50 +93,6 @@ async def start(
         return True
     await update_if(export.id, ACTIVE_STATUSES, of_attempt=export.attempt, **plan)
     return False
-
-
-async def record_progress(fx: Effects, export_id: str, frames_done: int, *, force: bool) -> bool:
-    """A running export's progress (``frames_done`` summed over its chunks) in the database
-    and one ``export.progress`` event; never backwards. ``force`` (a chunk boundary)
-    writes even when the fraction did not rise, so ``chunks_done`` is always told.
-    True when it was written."""
-    export = await Export.get_or_none(id=export_id)
-    if export is None or export.frames_total <= 0 or export.started_at is None:
-        return False
-    frames_done = min(frames_done, export.frames_total)
-    chunks_done = await ExportChunk.filter(
-        export_id=export_id, status=ChunkStatus.DONE, index__gte=0
-    ).count()
-    chunks_done = max(chunks_done, export.chunks_done)
-    progress = max(export.progress, min(frames_done / export.frames_total, RENDERED_CAP))
-    if not force and progress <= export.progress:
-        return False
-    elapsed = max(now_s() - export.started_at.timestamp(), 1e-3)
-    media_done = progress * (export.duration_s or 0.0)
-    speed = media_done / elapsed
-    remaining = (export.duration_s or 0.0) - media_done
-    eta_s = round(remaining / speed, 1) if speed > 0 else None
-    if not await update_if(
-        export_id,
-        PROGRESSING,
-        of_attempt=export.attempt,
-        where={"progress__lte": progress},
-        progress=progress,
-        chunks_done=chunks_done,
-        eta_s=eta_s,
-        speed=round(speed, 3),
-        heartbeat_at=utcnow(),
-    ):
-        return False
-    data = {
-        "chunks_done": chunks_done,
-        "chunks_total": export.chunks_total,
-        "progress": round(progress, 4),
-        "eta_s": eta_s,
-        "speed": round(speed, 3),
-    }
-    await emit(fx, export, "export.progress", data)
-    return True
 
 
 async def complete(fx: Effects, export: Export, output: OutputInfo, key: str) -> bool:
