@@ -87,7 +87,8 @@ def test_chunks_of_a_rebuilt_plan_render_the_same_frames_without_probing(
     stored = render_chunk(str(turned_source), SPEC, rebuilt, chunk, str(tmp_path / "b.mp4"))
     assert calls == []
     a, b = read_media(fresh, decode_audio=False), read_media(stored, decode_audio=False)
-    assert (a.width, a.height, a.frames) == (b.width, b.height, b.frames) == (720, 720, chunk.frame_count)
+    expected = (720, 720, chunk.frame_count)
+    assert (a.width, a.height, a.frames) == (b.width, b.height, b.frames) == expected
     assert np.allclose(all_luma_means(fresh), all_luma_means(stored))
 
 
