@@ -22,7 +22,7 @@ async def delete_project(fx: Effects, project: Project) -> None:
     )
     keys |= {str(k) for k in chunk_keys if k}
     for export in exports:
-        if not ExportStatus(export.status).is_terminal:
+        if ExportStatus(export.status).is_active:
             await raise_flag(fx.redis, export.id)
     await project.delete()
     for key in sorted(keys):
