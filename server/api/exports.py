@@ -189,7 +189,6 @@ routes = [
             shapes.ExportList,
             errors=(404,),
             tags=_TAGS,
-            links=_next(member("/exports/0/id")),
         ),
     ),
     ApiRoute(

@@ -101,7 +101,6 @@ routes = [
             shapes.MomentList,
             errors=(404,),
             tags=_TAGS,
-            links=_next(member("/moments/0/id"), member("/moments/0/project_id")),
         ),
     ),
     ApiRoute(

@@ -26,7 +26,7 @@ from server.domain.models import Project, new_id
 from server.domain.storage_keys import source_key
 from server.errors import ApiError, PayloadTooLarge, ValidationFailed, echo
 from server.http.access import owned
-from server.http.routing import ID, ApiRoute, Link, Operation, link, member
+from server.http.routing import ID, ApiRoute, Link, Operation, link
 from server.http.services import Services, current_user, services
 from server.http.shapes import answer
 from server.settings import Settings
@@ -175,7 +175,6 @@ routes = [
             200,
             shapes.ProjectList,
             tags=_PROJECT,
-            links=_next(member("/projects/0/id")),
         ),
     ),
     ApiRoute(

@@ -238,7 +238,6 @@ routes = [
             200,
             shapes.WebhookList,
             tags=_TAGS,
-            links=_next(member("/webhooks/0/id")),
         ),
     ),
     ApiRoute(
@@ -291,13 +290,6 @@ routes = [
             errors=(400, 404),
             query=(Query("limit", "How many deliveries (newest first)", 1, 200, 50),),
             tags=_TAGS,
-            links=(
-                link(
-                    "retry_delivery",
-                    webhook_id=member("/deliveries/0/webhook_id"),
-                    delivery_id=member("/deliveries/0/id"),
-                ),
-            ),
         ),
     ),
     ApiRoute(

@@ -2,15 +2,19 @@
 examples per operation (deterministic), zero 5xx, and no response outside its schema.
 
 Path parameters are alternately random and the IDs of real objects (seeded through the
-API), so the fuzzing reaches past the 404s into validation.
+API), so the fuzzing reaches past the 404s into validation; the stateful phase then
+chains calls through the document's links (a created project → its moments, exports and
+events; an export → cancel, retry, video; a webhook → its deliveries), bounded the same way.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -185,3 +189,107 @@ def fuzz(operation: Any, mode: GenerationMode, excluded: list[Any], failures: li
         run()
     except Unsatisfiable:
         assert mode == GenerationMode.NEGATIVE  # nothing to negate (no parameters, no body)
+
+
+#: The stateful phase: scenarios of linked calls, each a few steps long, deterministic.
+STATEFUL_SCENARIOS = 80
+STATEFUL_STEPS = 12
+STATEFUL_BUDGET_S = 240
+
+#: Operations reached only through an ID another answer names; without links (before
+#: /openapi.json had them) a stateful run had nothing to chain and they only saw 404s.
+LINKED = [
+    "GET /api/projects/{project_id}",
+    "GET /api/projects/{project_id}/moments",
+    "GET /api/projects/{project_id}/exports",
+    "GET /api/projects/{project_id}/events",
+    "POST /api/projects/{project_id}/moments",
+    "GET /api/webhooks/{webhook_id}",
+    "PATCH /api/webhooks/{webhook_id}",
+    "POST /api/webhooks/{webhook_id}/test",
+    "GET /api/webhooks/{webhook_id}/deliveries",
+]
+
+
+#: Bodies JSON Schema cannot describe well enough to be accepted by chance (a decodable
+#: video, times inside it): sent instead of the generated ones, so chains start from them.
+REAL_BODIES: dict[str, Any] = {
+    "POST /api/projects": lambda video: {"files": {"file": ("clip.mp4", video)}},
+    "POST /api/projects/{project_id}/moments": lambda video: {
+        "json": {"start_s": 0.5, "end_s": 2.0}
+    },
+}
+
+
+#: What a scenario creates, by the operation that creates it → where it is deleted.
+CREATED = {"POST /api/projects": "/api/projects/", "POST /api/webhooks": "/api/webhooks/"}
+
+
+def test_linked_calls_reach_past_the_404s_and_never_fail(
+    api_schema: Any, live_server: str, media: Media
+) -> None:
+    """Schemathesis's stateful phase follows the document's links from answer to call:
+    zero 5xx, no answer outside its schema, and operations that need a real ID get 2xx."""
+    statuses: dict[str, Counter[int]] = defaultdict(Counter)
+    failures: list[str] = []
+    video = media.video.read_bytes()
+
+    class Workflow(api_schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            kwargs: dict[str, Any] = {"headers": AUTH, "timeout": 30}
+            positive = case.meta is None or case.meta.generation.mode.is_positive
+            if positive and case.operation.label in REAL_BODIES:
+                kwargs.update(REAL_BODIES[case.operation.label](video))
+            return kwargs
+
+        def after_call(self, response: Any, case: Any) -> None:
+            super().after_call(response, case)
+            statuses[case.operation.label][response.status_code] += 1
+            if case.operation.label in CREATED and response.status_code == 201:
+                self.created.append(CREATED[case.operation.label] + response.json()["id"])
+
+        def setup(self) -> None:
+            self.created: list[str] = []
+
+        def teardown(self) -> None:
+            """Each scenario starts from the same state: what it made is deleted (a
+            project's exports with it), so limits and answers do not drift."""
+            with httpx.Client(base_url=live_server, headers=AUTH, timeout=30) as client:
+                for path in self.created:
+                    client.delete(path)
+
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
+            label = case.operation.label
+            try:
+                case.validate_response(
+                    response,
+                    excluded_checks=[positive_data_acceptance] if label in SEMANTIC else [],
+                    transport_kwargs=kwargs or None,
+                    recorder=self.recorder,
+                )
+            except (AssertionError, FailureGroup) as exc:
+                failures.append(f"{label}: {str(exc)[:2000]}")
+
+    started = time.monotonic()
+    Workflow.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    elapsed = time.monotonic() - started
+    report = {label: dict(counts) for label, counts in sorted(statuses.items())}
+    assert not failures, "\n\n".join(failures[:3])
+    assert not [label for label, counts in statuses.items() if any(s >= 500 for s in counts)]
+    reached = {label for label, counts in statuses.items() if any(200 <= s < 300 for s in counts)}
+    assert sorted(set(LINKED) - reached) == [], json.dumps(report)
+    assert elapsed < STATEFUL_BUDGET_S, (elapsed, report)
+    print(f"stateful: {sum(map(sum, (c.values() for c in statuses.values())))} calls "
+          f"in {elapsed:.1f} s; {report}")  # fmt: skip
