@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, get_args
 
+#: The framings and sizes we render: declared here once; the API's request and answer
+#: models, the planner and the command line all take them from these two types.
 AspectRatio = Literal["9:16", "1:1", "4:5", "16:9", "original"]
 Resolution = Literal["720p", "1080p"]
 
-ASPECT_RATIOS: tuple[AspectRatio, ...] = ("9:16", "1:1", "4:5", "16:9", "original")
-RESOLUTIONS: tuple[Resolution, ...] = ("720p", "1080p")
+ASPECT_RATIOS: tuple[AspectRatio, ...] = get_args(AspectRatio)
+RESOLUTIONS: tuple[Resolution, ...] = get_args(Resolution)
 
 #: Exact output sizes (width, height) per docs/api.md; "original" is computed from the source.
 OUTPUT_SIZES: dict[tuple[str, str], tuple[int, int]] = {
