@@ -196,7 +196,9 @@ async def test_upload_mark_export_two_aspects_play_and_download(
     assert await page.inner_text("#upload-message") == "Uploaded clip.mp4."
     facts = await page.inner_text("#source-facts")
     assert "0:06" in facts and "320×240" in facts
-    assert await page.inner_text("#connection-text") == "Live"
+    await page.wait_for_function(
+        "() => document.querySelector('#connection-text').textContent === 'Live'"
+    )
 
     await add_moment(
         page, 0.5, 5.5, "Opening line", "0.6 2.0 Hello there\n2.2 5.0 Welcome back", focus=0.3
