@@ -225,11 +225,26 @@ class EventLog:
         if not tail.endswith(_EMPTY_DATA):
             raise RuntimeError("event JSON no longer ends with its data")  # to_dict changed
         head_args = [call.args[0], tail.removesuffix("{}}"), *call.args[2:]]
-        all_keys = [*call.keys, *keys]
-        reply = await script(keys=all_keys, args=[*head_args, *args])
+        return await self._run_with_seq_base(
+            script, project_id, [*call.keys, *keys], [*head_args, *args]
+        )
+
+    async def _run_with_seq_base(
+        self,
+        script: AsyncScript,
+        project_id: str,
+        keys: Sequence[str],
+        args: Sequence[str | int | float],
+    ) -> Any:
+        """Run a script that appends; its reply, once the seq base it may ask for is given.
+
+        A reply of -1 means Redis lost the project's counter and log: the script is run
+        again with the seq base (ARGV[7]) from ``seq_base`` (0 without one).
+        """
+        reply = await script(keys=keys, args=args)
         if reply == -1:
-            head_args[6] = await self._seq_base(project_id) if self._seq_base else 0
-            reply = await script(keys=all_keys, args=[*head_args, *args])
+            seq_base = await self._seq_base(project_id) if self._seq_base else 0
+            reply = await script(keys=keys, args=[*args[:6], seq_base, *args[7:]])
         return reply
 
     async def _write(
@@ -249,10 +264,7 @@ class EventLog:
         Raises ValueError for an unknown type or data JSON cannot carry (e.g. NaN).
         """
         call = self._prepare(project_id, type, export_id, batch_id, data, event_id, once=once)
-        seq = int(await self._append(keys=call.keys, args=call.args))
-        if seq == -1:
-            call.args[6] = await self._seq_base(project_id) if self._seq_base else 0
-            seq = int(await self._append(keys=call.keys, args=call.args))
+        seq = int(await self._run_with_seq_base(self._append, project_id, call.keys, call.args))
         if seq == 0:
             return None
         return replace(call.event, seq=seq)
