@@ -173,7 +173,8 @@ class EventLog:
         event_id: str | None = None,
     ) -> Event:
         """Give the event the project's next seq, store it, trim the log and publish it."""
-        event = await self._write(project_id, type, export_id, batch_id, data, event_id, False)
+        call = self._prepare(project_id, type, export_id, batch_id, data, event_id, once=False)
+        event = await self._write(call)
         assert event is not None  # only once-only appends can be skipped
         return event
 
@@ -191,7 +192,8 @@ class EventLog:
 
         A step redone after a crash re-emits its event with the same stable id, safely.
         """
-        return await self._write(project_id, type, export_id, batch_id, data, event_id, True)
+        call = self._prepare(project_id, type, export_id, batch_id, data, event_id, once=True)
+        return await self._write(call)
 
     def appending_script(self, body: str) -> AsyncScript:
         """Register a script that decides in Redis whether (and with which data) to append.
@@ -247,23 +249,13 @@ class EventLog:
             reply = await script(keys=keys, args=[*args[:6], seq_base, *args[7:]])
         return reply
 
-    async def _write(
-        self,
-        project_id: str,
-        type: str,
-        export_id: str | None,
-        batch_id: str | None,
-        data: Mapping[str, Any] | None,
-        event_id: str | None,
-        once: bool,
-    ) -> Event | None:
+    async def _write(self, call: _AppendCall) -> Event | None:
         """Give the event the project's next seq, store it, trim the log and publish it.
 
         One Lua script does all of it, so concurrent appenders never share or skip a seq.
-        With ``once``, an id already appended within the log's age is skipped (None).
-        Raises ValueError for an unknown type or data JSON cannot carry (e.g. NaN).
+        With a once-only call, an id already appended within the log's age is skipped (None).
         """
-        call = self._prepare(project_id, type, export_id, batch_id, data, event_id, once=once)
+        project_id = call.event.project_id
         seq = int(await self._run_with_seq_base(self._append, project_id, call.keys, call.args))
         if seq == 0:
             return None
@@ -280,7 +272,10 @@ class EventLog:
         *,
         once: bool,
     ) -> _AppendCall:
-        """The event (seq 0) and the KEYS/ARGV of event_append.lua that append it."""
+        """The event (seq 0) and the KEYS/ARGV of event_append.lua that append it.
+
+        Raises ValueError for an unknown type or data JSON cannot carry (e.g. NaN).
+        """
         if type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {type!r}")
         now = self._clock()
