@@ -38,6 +38,9 @@ CONNECT_TIMEOUT_S = 2.0
 #: A command that gets no answer this long counts as a broken connection (and is retried).
 COMMAND_TIMEOUT_S = 10.0
 
+#: The errors of an outage: refused, reset or unanswered connections (and ``LOADING``).
+OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError)
+
 FailHandler = Callable[[Exception], Any] | Callable[[Exception, int], Any]
 AsyncFailHandler = (
     Callable[[Exception], Awaitable[Any]] | Callable[[Exception, int], Awaitable[Any]]
@@ -110,9 +113,7 @@ class OutageRetry(redis.retry.Retry):
     """redis-py's ``Retry`` for blocking clients, bounded by ``OutageBackoff.budget_s``."""
 
     def __init__(self, backoff: OutageBackoff) -> None:
-        super().__init__(
-            NoBackoff(), backoff.nominal_retries(), (RedisConnectionError, RedisTimeoutError)
-        )
+        super().__init__(NoBackoff(), backoff.nominal_retries(), OUTAGE_ERRORS)
         self._clock = _OutageClock(backoff)
 
     def call_with_retry(
@@ -144,9 +145,7 @@ class AsyncOutageRetry(redis.asyncio.retry.Retry):
     """redis-py's ``Retry`` for asyncio clients, bounded by ``OutageBackoff.budget_s``."""
 
     def __init__(self, backoff: OutageBackoff) -> None:
-        super().__init__(
-            NoBackoff(), backoff.nominal_retries(), (RedisConnectionError, RedisTimeoutError)
-        )
+        super().__init__(NoBackoff(), backoff.nominal_retries(), OUTAGE_ERRORS)
         self._clock = _OutageClock(backoff)
 
     async def call_with_retry(

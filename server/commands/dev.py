@@ -80,6 +80,47 @@ def _stop(processes: list[subprocess.Popen[bytes]], timeout_s: float = 20.0) -> 
             process.wait()
 
 
+class _SupervisedChild:
+    """A child process restarted when it exits, as a process manager would.
+
+    ``exited`` names it in the restart line, ``redelivered`` says what becomes of its
+    unfinished work, and ``keeps_dying`` is the line printed when it gives up.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        *,
+        exited: str,
+        redelivered: str,
+        keeps_dying: str,
+    ) -> None:
+        self._name, self._args, self._env = name, args, env
+        self._exited, self._redelivered, self._keeps_dying = exited, redelivered, keeps_dying
+        self._restarts: list[float] = []
+        self.process = _spawn(name, args, env)
+
+    def keep_running(self) -> bool:
+        """Restart the child if it exited; False once it exited more than MAX_RESTARTS
+        times within RESTART_WINDOW_S (it is left dead)."""
+        if self.process.poll() is None:
+            return True
+        now = time.monotonic()
+        self._restarts = [t for t in self._restarts if now - t < RESTART_WINDOW_S] + [now]
+        if len(self._restarts) > MAX_RESTARTS:
+            print(f"reelay dev: {self._keeps_dying}; stopping", flush=True)
+            return False
+        print(
+            f"reelay dev: {self._exited} exited with code {self.process.returncode}; "
+            f"restarting ({self._redelivered})",
+            flush=True,
+        )
+        self.process = _spawn(self._name, self._args, self._env)
+        return True
+
+
 def _revive_redis(embedded: EmbeddedRedis) -> bool:
     """Restart a dead embedded Redis on its port and files; False when it cannot be.
 
@@ -124,11 +165,29 @@ def run(args: argparse.Namespace) -> int:
     env.setdefault("REELAY_LOG_FORMAT", "text")  # people read dev output; production gets JSON
     asyncio.run(_migrate(settings))
     web = _spawn("web", ["web", "--host", settings.host, "--port", str(settings.port)], env)
-    worker_args = ["worker", "--processes", str(settings.dev_workers)]
-    worker = _spawn("worker", worker_args, env) if settings.dev_workers > 0 else None
-    notifier_args = ["notifier", "--processes", "1"]
-    notifier = _spawn("notify", notifier_args, env)
-    notifier_restarts: list[float] = []
+    children: list[_SupervisedChild] = []
+    if settings.dev_workers > 0:
+        worker_args = ["worker", "--processes", str(settings.dev_workers)]
+        children.append(
+            _SupervisedChild(
+                "worker",
+                worker_args,
+                env,
+                exited="workers",
+                redelivered="their unfinished messages are redelivered",
+                keeps_dying="workers keep dying",
+            )
+        )
+    children.append(
+        _SupervisedChild(
+            "notify",
+            ["notifier", "--processes", "1"],
+            env,
+            exited="notifier",
+            redelivered="its unfinished deliveries are redelivered",
+            keeps_dying="the notifier keeps dying",
+        )
+    )
     url = f"http://{settings.host}:{settings.port}/"
     print(f"reelay dev: serving {url}", flush=True)
     print(f"reelay dev: signed-in dev link {url}#token={token}", flush=True)
@@ -136,7 +195,6 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     code = 0
-    restarts: list[float] = []
     try:
         while not stop.wait(0.5):
             if embedded is not None and embedded.exited() and not _revive_redis(embedded):
@@ -146,35 +204,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"reelay dev: web exited with code {web.returncode}; stopping", flush=True)
                 code = 1
                 break
-            if worker is not None and worker.poll() is not None:
-                now = time.monotonic()
-                restarts = [t for t in restarts if now - t < RESTART_WINDOW_S] + [now]
-                if len(restarts) > MAX_RESTARTS:
-                    print("reelay dev: workers keep dying; stopping", flush=True)
-                    code = 1
-                    break
-                print(
-                    f"reelay dev: workers exited with code {worker.returncode}; restarting "
-                    "(their unfinished messages are redelivered)",
-                    flush=True,
-                )
-                worker = _spawn("worker", worker_args, env)
-            if notifier.poll() is not None:
-                now = time.monotonic()
-                notifier_restarts = [t for t in notifier_restarts if now - t < RESTART_WINDOW_S]
-                notifier_restarts.append(now)
-                if len(notifier_restarts) > MAX_RESTARTS:
-                    print("reelay dev: the notifier keeps dying; stopping", flush=True)
-                    code = 1
-                    break
-                print(
-                    f"reelay dev: notifier exited with code {notifier.returncode}; restarting "
-                    "(its unfinished deliveries are redelivered)",
-                    flush=True,
-                )
-                notifier = _spawn("notify", notifier_args, env)
+            if not all(child.keep_running() for child in children):
+                code = 1
+                break
     finally:
-        _stop([p for p in (web, worker, notifier) if p is not None])
+        _stop([web, *(child.process for child in children)])
         if embedded is not None:
             embedded.stop()
         print("reelay dev: stopped", flush=True)

@@ -173,7 +173,8 @@ class EventLog:
         event_id: str | None = None,
     ) -> Event:
         """Give the event the project's next seq, store it, trim the log and publish it."""
-        event = await self._write(project_id, type, export_id, batch_id, data, event_id, False)
+        call = self._prepare(project_id, type, export_id, batch_id, data, event_id, once=False)
+        event = await self._write(call)
         assert event is not None  # only once-only appends can be skipped
         return event
 
@@ -191,7 +192,8 @@ class EventLog:
 
         A step redone after a crash re-emits its event with the same stable id, safely.
         """
-        return await self._write(project_id, type, export_id, batch_id, data, event_id, True)
+        call = self._prepare(project_id, type, export_id, batch_id, data, event_id, once=True)
+        return await self._write(call)
 
     def appending_script(self, body: str) -> AsyncScript:
         """Register a script that decides in Redis whether (and with which data) to append.
@@ -225,34 +227,36 @@ class EventLog:
         if not tail.endswith(_EMPTY_DATA):
             raise RuntimeError("event JSON no longer ends with its data")  # to_dict changed
         head_args = [call.args[0], tail.removesuffix("{}}"), *call.args[2:]]
-        all_keys = [*call.keys, *keys]
-        reply = await script(keys=all_keys, args=[*head_args, *args])
+        return await self._run_with_seq_base(
+            script, project_id, [*call.keys, *keys], [*head_args, *args]
+        )
+
+    async def _run_with_seq_base(
+        self,
+        script: AsyncScript,
+        project_id: str,
+        keys: Sequence[str],
+        args: Sequence[str | int | float],
+    ) -> Any:
+        """Run a script that appends; its reply, once the seq base it may ask for is given.
+
+        A reply of -1 means Redis lost the project's counter and log: the script is run
+        again with the seq base (ARGV[7]) from ``seq_base`` (0 without one).
+        """
+        reply = await script(keys=keys, args=args)
         if reply == -1:
-            head_args[6] = await self._seq_base(project_id) if self._seq_base else 0
-            reply = await script(keys=all_keys, args=[*head_args, *args])
+            seq_base = await self._seq_base(project_id) if self._seq_base else 0
+            reply = await script(keys=keys, args=[*args[:6], seq_base, *args[7:]])
         return reply
 
-    async def _write(
-        self,
-        project_id: str,
-        type: str,
-        export_id: str | None,
-        batch_id: str | None,
-        data: Mapping[str, Any] | None,
-        event_id: str | None,
-        once: bool,
-    ) -> Event | None:
+    async def _write(self, call: _AppendCall) -> Event | None:
         """Give the event the project's next seq, store it, trim the log and publish it.
 
         One Lua script does all of it, so concurrent appenders never share or skip a seq.
-        With ``once``, an id already appended within the log's age is skipped (None).
-        Raises ValueError for an unknown type or data JSON cannot carry (e.g. NaN).
+        With a once-only call, an id already appended within the log's age is skipped (None).
         """
-        call = self._prepare(project_id, type, export_id, batch_id, data, event_id, once=once)
-        seq = int(await self._append(keys=call.keys, args=call.args))
-        if seq == -1:
-            call.args[6] = await self._seq_base(project_id) if self._seq_base else 0
-            seq = int(await self._append(keys=call.keys, args=call.args))
+        project_id = call.event.project_id
+        seq = int(await self._run_with_seq_base(self._append, project_id, call.keys, call.args))
         if seq == 0:
             return None
         return replace(call.event, seq=seq)
@@ -268,7 +272,10 @@ class EventLog:
         *,
         once: bool,
     ) -> _AppendCall:
-        """The event (seq 0) and the KEYS/ARGV of event_append.lua that append it."""
+        """The event (seq 0) and the KEYS/ARGV of event_append.lua that append it.
+
+        Raises ValueError for an unknown type or data JSON cannot carry (e.g. NaN).
+        """
         if type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {type!r}")
         now = self._clock()

@@ -11,11 +11,16 @@ import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import av
 import av.container
+import av.stream
 
+from .cancel import CancelPoller
 from .errors import NotAVideo, RenderError
+
+FrameT = TypeVar("FrameT", av.AudioFrame, av.VideoFrame)
 
 #: OS errors that say this machine ran short (disk, memory), not that the input is bad.
 _RESOURCE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.ENOMEM, errno.EMFILE, errno.EIO})
@@ -31,6 +36,25 @@ def open_input(path: str) -> av.container.InputContainer:
         raise NotAVideo(f"{os.path.basename(path)} does not exist") from exc
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise NotAVideo(f"{os.path.basename(path)} is not a readable media file") from exc
+
+
+def decoded_frames(
+    container: av.container.InputContainer,
+    stream: av.stream.Stream,
+    kind: type[FrameT],
+    poller: CancelPoller,
+) -> Iterator[FrameT]:
+    """``stream``'s frames in order, a cancel check before each packet; a packet that fails
+    to decode is skipped, not fatal."""
+    for packet in container.demux(stream):
+        poller.check()
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            continue
+        for frame in frames:
+            assert isinstance(frame, kind)
+            yield frame
 
 
 def media_error(exc: BaseException, what: str, *, code: str = "render_failed") -> RenderError:

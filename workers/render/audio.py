@@ -7,7 +7,6 @@ lasts exactly the moment.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from fractions import Fraction
 
 import av
@@ -16,7 +15,7 @@ import av.container
 import numpy as np
 import numpy.typing as npt
 
-from ._av import ffmpeg_errors, open_input
+from ._av import decoded_frames, ffmpeg_errors, open_input
 from .cancel import CancelPoller
 from .files import atomic_path
 from .probe import timeline_origin
@@ -88,7 +87,7 @@ class _Cutter:
         # Source time of the next resampled sample: set by the first frame, then advanced by
         # sample counts, so timestamp jitter can never insert clicks or tiny gaps.
         cursor: float | None = None
-        for frame in self._decoded(poller):
+        for frame in decoded_frames(self.container, self.stream, av.AudioFrame, poller):
             if cursor is None:
                 cursor = (frame.time if frame.time is not None else self.start) - self.origin
             for out in self.resampler.resample(frame):
@@ -102,18 +101,6 @@ class _Cutter:
         if missing > 0:
             self._queue(np.zeros((self.channels, missing), dtype=np.float32))
         self._flush()
-
-    def _decoded(self, poller: CancelPoller) -> Iterator[av.AudioFrame]:
-        """Decoded frames in order; a packet that fails to decode is skipped, not fatal."""
-        for packet in self.container.demux(self.stream):
-            poller.check()
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
-                continue
-            for frame in frames:
-                assert isinstance(frame, av.AudioFrame)
-                yield frame
 
     def _take(self, samples: _Samples, cursor: float) -> float:
         """Queue the part of ``samples`` (starting at source time ``cursor``) inside the moment."""

@@ -12,7 +12,7 @@ import av
 import av.container
 import av.video.stream
 
-from ._av import ffmpeg_errors, open_input
+from ._av import decoded_frames, ffmpeg_errors, open_input
 from .cancel import CancelPoller
 from .captions import CaptionTrack
 from .encoder import EncoderThread, add_encoder
@@ -172,7 +172,7 @@ class _ChunkRenderer:
         target, step = first_time - tolerance, 1.0
         while True:
             self._seek(target)
-            frames = self._frames(poller)
+            frames = decoded_frames(self.container, self.video, av.VideoFrame, poller)
             head = next(frames, None)
             if head is None or target <= 0.0:
                 break
@@ -190,18 +190,6 @@ class _ChunkRenderer:
         self._seeked = True
         target = max(0.0, t) + self.origin
         self.container.seek(int(target / self.video.time_base), stream=self.video, backward=True)
-
-    def _frames(self, poller: CancelPoller) -> Iterator[av.VideoFrame]:
-        """Decoded frames in order; a packet that fails to decode is skipped, not fatal."""
-        for packet in self.container.demux(self.video):
-            poller.check()
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
-                continue
-            for frame in frames:
-                assert isinstance(frame, av.VideoFrame)
-                yield frame
 
     def _emit(self, frame: av.VideoFrame, slot: int) -> None:
         """Encode ``frame`` as output frame ``slot``; reuse the reframed picture for repeats."""

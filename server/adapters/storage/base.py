@@ -26,6 +26,38 @@ class UploadTooLarge(Exception):
         self.limit_bytes = limit_bytes
 
 
+class BoundedBlocks:
+    """An upload stream regrouped into blocks of at least ``block_bytes``, for one pass.
+
+    Iterating yields each full block; what is left after the last one is ``rest`` (maybe
+    empty) and ``size`` counts every byte. Past ``max_bytes`` in all, UploadTooLarge.
+    """
+
+    def __init__(
+        self, chunks: AsyncIterator[bytes], block_bytes: int, max_bytes: int | None
+    ) -> None:
+        self._chunks = chunks
+        self._block_bytes = block_bytes
+        self._max_bytes = max_bytes
+        self._buffer = bytearray()
+        self.size = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            self.size += len(chunk)
+            if self._max_bytes is not None and self.size > self._max_bytes:
+                raise UploadTooLarge(self._max_bytes)
+            self._buffer += chunk
+            if len(self._buffer) >= self._block_bytes:
+                yield bytes(self._buffer)
+                self._buffer.clear()
+
+    @property
+    def rest(self) -> bytes:
+        """The bytes after the last full block."""
+        return bytes(self._buffer)
+
+
 def validate_key(key: str) -> str:
     """``key`` if it is a safe relative key, else InvalidKey."""
     if not key or len(key) > MAX_KEY_LENGTH:

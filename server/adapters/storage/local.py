@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
-from server.adapters.storage.base import UploadTooLarge, validate_key, validate_prefix
+from server.adapters.storage.base import BoundedBlocks, validate_key, validate_prefix
 
 #: Bytes gathered before one write to disk (keeps thread hops few for small chunks).
 WRITE_BUFFER_BYTES = 1 << 20
@@ -40,26 +40,19 @@ class LocalStorage:
         target = self.local_path(key)
         handle = await asyncio.to_thread(self._open_temp)
         temp = Path(handle.name)
-        size = 0
-        buffer = bytearray()
+        blocks = BoundedBlocks(chunks, WRITE_BUFFER_BYTES, max_bytes)
         try:
             with handle:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
-                        raise UploadTooLarge(max_bytes)
-                    buffer += chunk
-                    if len(buffer) >= WRITE_BUFFER_BYTES:
-                        await asyncio.to_thread(handle.write, bytes(buffer))
-                        buffer.clear()
-                await asyncio.to_thread(handle.write, bytes(buffer))
+                async for block in blocks:
+                    await asyncio.to_thread(handle.write, block)
+                await asyncio.to_thread(handle.write, blocks.rest)
             await asyncio.to_thread(self._move_into_place, temp, target)
         except BaseException:
             # Anything (too large, client gone, cancelled): no partial file stays behind.
             self._remove(temp)
             raise
         await asyncio.to_thread(self._prune, temp.parent)
-        return size
+        return blocks.size
 
     async def put_file(self, key: str, path: Path) -> None:
         target = self.local_path(key)

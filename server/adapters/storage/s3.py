@@ -19,7 +19,7 @@ import aioboto3
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
-from server.adapters.storage.base import UploadTooLarge, validate_key, validate_prefix
+from server.adapters.storage.base import BoundedBlocks, validate_key, validate_prefix
 
 #: Multipart part size: S3 needs ≥ 5 MiB for all parts but the last.
 PART_BYTES = 8 * 1024 * 1024
@@ -71,36 +71,28 @@ class S3Storage:
     ) -> int:
         s3 = await self._s3()
         object_key = self.object_key(key)
-        size = 0
-        buffer = bytearray()
+        blocks = BoundedBlocks(chunks, PART_BYTES, max_bytes)
         upload_id: str | None = None
         parts: list[dict[str, Any]] = []
         try:
-            async for chunk in chunks:
-                size += len(chunk)
-                if max_bytes is not None and size > max_bytes:
-                    raise UploadTooLarge(max_bytes)
-                buffer += chunk
-                if len(buffer) >= PART_BYTES:
-                    if upload_id is None:
-                        created = await s3.create_multipart_upload(
-                            Bucket=self.bucket, Key=object_key
-                        )
-                        upload_id = str(created["UploadId"])
-                    parts.append(await self._upload_part(object_key, upload_id, parts, buffer))
-                    buffer.clear()
+            async for block in blocks:
+                if upload_id is None:
+                    created = await s3.create_multipart_upload(Bucket=self.bucket, Key=object_key)
+                    upload_id = str(created["UploadId"])
+                parts.append(await self._upload_part(object_key, upload_id, parts, block))
+            rest = blocks.rest
             if upload_id is None:
-                await s3.put_object(Bucket=self.bucket, Key=object_key, Body=bytes(buffer))
-                return size
-            if buffer:
-                parts.append(await self._upload_part(object_key, upload_id, parts, buffer))
+                await s3.put_object(Bucket=self.bucket, Key=object_key, Body=rest)
+                return blocks.size
+            if rest:
+                parts.append(await self._upload_part(object_key, upload_id, parts, rest))
             await s3.complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=object_key,
                 UploadId=upload_id,
                 MultipartUpload={"Parts": parts},
             )
-            return size
+            return blocks.size
         except BaseException:
             # Too large, client gone, S3 error or cancelled: leave no parts behind.
             if upload_id is not None:
@@ -191,7 +183,7 @@ class S3Storage:
             return self._client
 
     async def _upload_part(
-        self, object_key: str, upload_id: str, parts: list[dict[str, Any]], data: bytearray
+        self, object_key: str, upload_id: str, parts: list[dict[str, Any]], data: bytes
     ) -> dict[str, Any]:
         s3 = await self._s3()
         number = len(parts) + 1
@@ -200,7 +192,7 @@ class S3Storage:
             Key=object_key,
             UploadId=upload_id,
             PartNumber=number,
-            Body=bytes(data),
+            Body=data,
         )
         return {"ETag": response["ETag"], "PartNumber": number}
 
