@@ -137,7 +137,7 @@ async def create_project(request: Request) -> Response:
     finally:
         if not created:  # whatever went wrong, no stored bytes outlive the request
             await asyncio.shield(svc.storage.delete(key))
-    return answer(shapes.Project.of(project), 201)
+    return answer(shapes.Project.from_row(project), 201)
 
 
 @routes.get("/projects", "List your projects", 200, shapes.ProjectList)
@@ -145,13 +145,13 @@ async def list_projects(request: Request) -> Response:
     """The caller's projects, newest first."""
     user = current_user(request)
     projects = await Project.filter(user_id=user.id).order_by("-created_at", "-id")
-    return answer(shapes.ProjectList(projects=[shapes.Project.of(p) for p in projects]))
+    return answer(shapes.ProjectList(projects=[shapes.Project.from_row(p) for p in projects]))
 
 
 @routes.get("/projects/{project_id}", "One project", 200, shapes.Project, errors=(404,))
 async def get_project(request: Request) -> Response:
     project = await owned(Project, request.path_params["project_id"], current_user(request))
-    return answer(shapes.Project.of(project))
+    return answer(shapes.Project.from_row(project))
 
 
 @routes.delete(

@@ -108,19 +108,19 @@ async def create_webhook(request: Request) -> Response:
             secret=new_secret(),
             using_db=connection,
         )
-    return answer(shapes.WebhookCreated.of(endpoint), 201)
+    return answer(shapes.WebhookCreated.from_row(endpoint), 201)
 
 
 @routes.get("/webhooks", "Your webhook endpoints", 200, shapes.WebhookList)
 async def list_webhooks(request: Request) -> Response:
     user = current_user(request)
     endpoints = await WebhookEndpoint.filter(user_id=user.id).order_by("created_at", "id")
-    return answer(shapes.WebhookList(webhooks=[shapes.Webhook.of(e) for e in endpoints]))
+    return answer(shapes.WebhookList(webhooks=[shapes.Webhook.from_row(e) for e in endpoints]))
 
 
 @routes.get(_ONE, "One webhook endpoint", 200, shapes.Webhook, errors=(404,))
 async def get_webhook(request: Request) -> Response:
-    return answer(shapes.Webhook.of(await _endpoint(request, current_user(request))))
+    return answer(shapes.Webhook.from_row(await _endpoint(request, current_user(request))))
 
 
 @routes.patch(
@@ -144,7 +144,7 @@ async def update_webhook(request: Request) -> Response:
     if changes:
         await WebhookEndpoint.filter(id=endpoint.id).update(**changes)
         await endpoint.refresh_from_db()
-    return answer(shapes.Webhook.of(endpoint))
+    return answer(shapes.Webhook.from_row(endpoint))
 
 
 @routes.delete(_ONE, "Delete a webhook endpoint and its log", 204, errors=(404,))
