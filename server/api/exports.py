@@ -43,7 +43,7 @@ def _next(export_id: str) -> tuple[Link, ...]:
 
 async def _check_moments(project: Project, ids: list[str]) -> None:
     rows = await Moment.filter(
-        id__in=list(ids), project_id=project.id, user_id=project.user_id
+        id__in=ids, project_id=project.id, user_id=project.user_id
     ).values_list("id", flat=True)
     found = {str(row) for row in rows}
     for index, moment_id in enumerate(ids):

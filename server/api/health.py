@@ -63,9 +63,6 @@ async def readyz(request: Request) -> Response:
     )
     checks = {"database": database, "redis": redis_status, "broker": broker}
     down = [name for name, status in checks.items() if status != "ok"]
-    readiness = (
-        Readiness(status="unavailable", checks=checks, down=down)
-        if down
-        else (Readiness(status="ok", checks=checks))
-    )
-    return answer(readiness, 503 if down else 200)
+    if down:
+        return answer(Readiness(status="unavailable", checks=checks, down=down), 503)
+    return answer(Readiness(status="ok", checks=checks))
