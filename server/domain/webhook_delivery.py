@@ -35,6 +35,7 @@ DELIVER_ACTOR = "deliver_webhook"
 #: again at random, so waiting attempts spread out instead of retrying in step.
 SLOT_WAIT_S = 0.5
 
+
 def retry_delay_s(schedule: tuple[float, ...], failed_attempt: int) -> float | None:
     """Seconds to wait after failed attempt ``failed_attempt`` (1-based); None: give up."""
     if 1 <= failed_attempt <= len(schedule):
