@@ -27,14 +27,23 @@ from server.errors import ServiceUnavailable, ValidationFailed, echo
 from server.http.access import owned
 from server.http.fields import read_json, validated
 from server.http.responses import JSONResponse
-from server.http.routing import ID, ApiRoute, Link, Operation, link, member
+from server.http.routing import ID, Link, Routes, link, member
 from server.http.services import Services, current_user, services
 from server.http.shapes import answer
+
+routes = Routes("exports")
+_IDEMPOTENCY = ((idempotency.HEADER, "Same key and body within 24 h replays the first answer"),)
+
+
+def _next(export_id: str) -> tuple[Link, ...]:
+    """What an export's answer leads to (``export_id`` is where its ID is)."""
+    operations = ("get_export", "cancel_export", "retry_export", "get_video")
+    return tuple(link(operation, export_id=export_id) for operation in operations)
 
 
 async def _check_moments(project: Project, ids: list[str]) -> None:
     rows = await Moment.filter(
-        id__in=list(ids), project_id=project.id, user_id=project.user_id
+        id__in=ids, project_id=project.id, user_id=project.user_id
     ).values_list("id", flat=True)
     found = {str(row) for row in rows}
     for index, moment_id in enumerate(ids):
@@ -80,6 +89,16 @@ async def _write_batch(
     return exports, accepted
 
 
+@routes.post(
+    "/projects/{project_id}/exports",
+    "Queue exports of moments",
+    202,
+    shapes.ExportsAccepted,
+    body=ExportCreate,
+    errors=(400, 404, 409, 413, 422, 429, 503),
+    headers=_IDEMPOTENCY,
+    links=(link("get_batch", batch_id=member("/batch_id")), *_next(member("/exports/0/id"))),
+)
 async def create_exports(request: Request) -> Response:
     """Queue one export per moment; 202 with the batch, at once."""
     user = current_user(request)
@@ -117,6 +136,13 @@ async def create_exports(request: Request) -> Response:
     return JSONResponse(accepted, status_code=202)
 
 
+@routes.get(
+    "/projects/{project_id}/exports",
+    "A project's exports, newest first",
+    200,
+    shapes.ExportList,
+    errors=(404,),
+)
 async def list_exports(request: Request) -> Response:
     """The project's exports, newest first."""
     project = await owned(Project, request.path_params["project_id"], current_user(request))
@@ -124,11 +150,22 @@ async def list_exports(request: Request) -> Response:
     return answer(shapes.ExportList(exports=[shapes.Export.of(e) for e in exports]))
 
 
+@routes.get(
+    "/exports/{export_id}", "One export", 200, shapes.Export, errors=(404,), links=_next(ID)
+)
 async def get_export(request: Request) -> Response:
     export = await owned(Export, request.path_params["export_id"], current_user(request))
     return answer(shapes.Export.of(export))
 
 
+@routes.post(
+    "/exports/{export_id}/cancel",
+    "Cancel an export",
+    202,
+    shapes.Export,
+    errors=(404, 409),
+    links=_next(ID),
+)
 async def cancel_export(request: Request) -> Response:
     """Queued (unstarted) → cancelled at once; queued/running → cancelling; terminal → 409."""
     export = await owned(Export, request.path_params["export_id"], current_user(request))
@@ -136,6 +173,14 @@ async def cancel_export(request: Request) -> Response:
     return answer(shapes.Export.of(export), 202)
 
 
+@routes.post(
+    "/exports/{export_id}/retry",
+    "Retry a failed or cancelled export",
+    202,
+    shapes.Export,
+    errors=(404, 409, 429, 503),
+    links=_next(ID),
+)
 async def retry_export(request: Request) -> Response:
     """A failed or cancelled export starts again as a new attempt; anything else → 409."""
     svc = services(request)
@@ -147,75 +192,3 @@ async def retry_export(request: Request) -> Response:
     )
     export = await lifecycle.retry(svc, export)
     return answer(shapes.Export.of(export), 202)
-
-
-_TAGS = ("exports",)
-
-
-def _next(export_id: str) -> tuple[Link, ...]:
-    """What an export's answer leads to (``export_id`` is where its ID is)."""
-    operations = ("get_export", "cancel_export", "retry_export", "get_video")
-    return tuple(link(operation, export_id=export_id) for operation in operations)
-
-
-_IDEMPOTENCY = ((idempotency.HEADER, "Same key and body within 24 h replays the first answer"),)
-
-routes = [
-    ApiRoute(
-        "/projects/{project_id}/exports",
-        create_exports,
-        "POST",
-        Operation(
-            "Queue exports of moments",
-            202,
-            shapes.ExportsAccepted,
-            body=ExportCreate,
-            errors=(400, 404, 409, 413, 422, 429, 503),
-            headers=_IDEMPOTENCY,
-            tags=_TAGS,
-            links=(
-                link("get_batch", batch_id=member("/batch_id")),
-                *_next(member("/exports/0/id")),
-            ),
-        ),
-    ),
-    ApiRoute(
-        "/projects/{project_id}/exports",
-        list_exports,
-        "GET",
-        Operation(
-            "A project's exports, newest first",
-            200,
-            shapes.ExportList,
-            errors=(404,),
-            tags=_TAGS,
-        ),
-    ),
-    ApiRoute(
-        "/exports/{export_id}",
-        get_export,
-        "GET",
-        Operation("One export", 200, shapes.Export, errors=(404,), tags=_TAGS, links=_next(ID)),
-    ),
-    ApiRoute(
-        "/exports/{export_id}/cancel",
-        cancel_export,
-        "POST",
-        Operation(
-            "Cancel an export", 202, shapes.Export, errors=(404, 409), tags=_TAGS, links=_next(ID)
-        ),
-    ),
-    ApiRoute(
-        "/exports/{export_id}/retry",
-        retry_export,
-        "POST",
-        Operation(
-            "Retry a failed or cancelled export",
-            202,
-            shapes.Export,
-            errors=(404, 409, 429, 503),
-            tags=_TAGS,
-            links=_next(ID),
-        ),
-    ),
-]

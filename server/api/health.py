@@ -12,12 +12,14 @@ from starlette.responses import Response
 from tortoise import connections
 from tortoise.exceptions import BaseORMException
 
-from server.http.routing import ApiRoute, Operation
+from server.http.routing import Routes
 from server.http.services import services
 from server.http.shapes import Shape, answer
 
 #: A dependency that answers slower than this counts as down.
 CHECK_TIMEOUT_S = 2.0
+
+routes = Routes("operations")
 
 
 class Health(Shape):
@@ -30,6 +32,7 @@ class Readiness(Shape):
     down: list[str] | None = None
 
 
+@routes.get("/healthz", "Liveness", 200, Health, auth=False)
 async def healthz(request: Request) -> Response:
     """The process is alive and serving; says nothing about its dependencies."""
     return answer(Health(status="ok"))
@@ -47,6 +50,9 @@ async def _database() -> None:
     await connections.get("default").execute_query("SELECT 1")
 
 
+@routes.get(
+    "/readyz", "Readiness of database, Redis and broker", 200, Readiness, also=(503,), auth=False
+)
 async def readyz(request: Request) -> Response:
     """200 when the database, Redis and the broker's Redis all answer; else 503 naming them."""
     svc = services(request)
@@ -57,29 +63,6 @@ async def readyz(request: Request) -> Response:
     )
     checks = {"database": database, "redis": redis_status, "broker": broker}
     down = [name for name, status in checks.items() if status != "ok"]
-    readiness = (
-        Readiness(status="unavailable", checks=checks, down=down)
-        if down
-        else (Readiness(status="ok", checks=checks))
-    )
-    return answer(readiness, 503 if down else 200)
-
-
-_OPS = ("operations",)
-
-routes = [
-    ApiRoute("/healthz", healthz, "GET", Operation("Liveness", 200, Health, auth=False, tags=_OPS)),
-    ApiRoute(
-        "/readyz",
-        readyz,
-        "GET",
-        Operation(
-            "Readiness of database, Redis and broker",
-            200,
-            Readiness,
-            also=(503,),
-            auth=False,
-            tags=_OPS,
-        ),
-    ),
-]
+    if down:
+        return answer(Readiness(status="unavailable", checks=checks, down=down), 503)
+    return answer(Readiness(status="ok", checks=checks))

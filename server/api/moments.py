@@ -16,10 +16,20 @@ from server.domain.models import Moment, Project, new_id
 from server.errors import ValidationFailed
 from server.http.access import owned
 from server.http.fields import read_body
-from server.http.routing import ID, ApiRoute, Link, Operation, link, member
+from server.http.routing import ID, Link, Routes, link, member
 from server.http.services import current_user, services
 from server.http.shapes import answer
 from server.settings import Settings
+
+routes = Routes("moments")
+
+
+def _next(moment_id: str, project_id: str) -> tuple[Link, ...]:
+    """What a moment's answer leads to: itself, and exporting it."""
+    return (
+        link("get_moment", moment_id=moment_id),
+        link("create_exports", project_id=project_id, body={"moment_ids": [moment_id]}),
+    )
 
 
 def _out_of_range(message: str) -> ValidationFailed:
@@ -41,6 +51,15 @@ def check_against_source(asked: MomentCreate, project: Project, settings: Settin
         )
 
 
+@routes.post(
+    "/projects/{project_id}/moments",
+    "Mark a moment to cut",
+    201,
+    shapes.Moment,
+    body=MomentCreate,
+    errors=(400, 404, 413, 422),
+    links=_next(ID, member("/project_id")),
+)
 async def create_moment(request: Request) -> Response:
     user = current_user(request)
     project = await owned(Project, request.path_params["project_id"], user)
@@ -52,6 +71,9 @@ async def create_moment(request: Request) -> Response:
     return answer(shapes.Moment.of(moment), 201)
 
 
+@routes.get(
+    "/projects/{project_id}/moments", "A project's moments", 200, shapes.MomentList, errors=(404,)
+)
 async def list_moments(request: Request) -> Response:
     """The project's moments in source order."""
     user = current_user(request)
@@ -60,53 +82,7 @@ async def list_moments(request: Request) -> Response:
     return answer(shapes.MomentList(moments=[shapes.Moment.of(m) for m in moments]))
 
 
+@routes.get("/moments/{moment_id}", "One moment", 200, shapes.Moment, errors=(404,))
 async def get_moment(request: Request) -> Response:
     moment = await owned(Moment, request.path_params["moment_id"], current_user(request))
     return answer(shapes.Moment.of(moment))
-
-
-_TAGS = ("moments",)
-
-
-def _next(moment_id: str, project_id: str) -> tuple[Link, ...]:
-    """What a moment's answer leads to: itself, and exporting it."""
-    return (
-        link("get_moment", moment_id=moment_id),
-        link("create_exports", project_id=project_id, body={"moment_ids": [moment_id]}),
-    )
-
-
-routes = [
-    ApiRoute(
-        "/projects/{project_id}/moments",
-        create_moment,
-        "POST",
-        Operation(
-            "Mark a moment to cut",
-            201,
-            shapes.Moment,
-            body=MomentCreate,
-            errors=(400, 404, 413, 422),
-            tags=_TAGS,
-            links=_next(ID, member("/project_id")),
-        ),
-    ),
-    ApiRoute(
-        "/projects/{project_id}/moments",
-        list_moments,
-        "GET",
-        Operation(
-            "A project's moments",
-            200,
-            shapes.MomentList,
-            errors=(404,),
-            tags=_TAGS,
-        ),
-    ),
-    ApiRoute(
-        "/moments/{moment_id}",
-        get_moment,
-        "GET",
-        Operation("One moment", 200, shapes.Moment, errors=(404,), tags=_TAGS),
-    ),
-]

@@ -26,13 +26,24 @@ from server.domain.models import Project, new_id
 from server.domain.storage_keys import source_key
 from server.errors import ApiError, PayloadTooLarge, ValidationFailed, echo
 from server.http.access import owned
-from server.http.routing import ID, ApiRoute, Link, Operation, link
+from server.http.routing import ID, Link, Routes, link
 from server.http.services import Services, current_user, services
 from server.http.shapes import answer
 from server.settings import Settings
 from workers.render.errors import NotAVideo, RenderError
 from workers.render.probe import probe
 from workers.render.spec import SourceInfo
+
+routes = Routes("projects")
+
+
+def _next(project_id: str) -> tuple[Link, ...]:
+    """What a project's answer leads to (``project_id`` is where its ID is)."""
+    operations = ("get_project", "list_moments", "create_moment", "list_exports", "list_events")
+    return (
+        *(link(operation, project_id=project_id) for operation in operations),
+        link("delete_project", project_id=project_id),
+    )
 
 
 async def _tee(chunks: AsyncIterator[bytes], copy: IO[bytes]) -> AsyncIterator[bytes]:
@@ -75,6 +86,15 @@ async def _store_and_probe(
         return size, await asyncio.to_thread(_probe, Path(copy.name), filename, svc.settings)
 
 
+@routes.post(
+    "/projects",
+    "Upload a source video",
+    201,
+    shapes.Project,
+    multipart=ProjectUpload,
+    errors=(400, 413, 415, 422),
+    links=_next(ID),
+)
 async def create_project(request: Request) -> Response:
     """Upload a source video as ``multipart/form-data`` (``file``, optional ``name``)."""
     user = current_user(request)
@@ -117,76 +137,28 @@ async def create_project(request: Request) -> Response:
     finally:
         if not created:  # whatever went wrong, no stored bytes outlive the request
             await asyncio.shield(svc.storage.delete(key))
-    return answer(shapes.Project.of(project), 201)
+    return answer(shapes.Project.from_row(project), 201)
 
 
+@routes.get("/projects", "List your projects", 200, shapes.ProjectList)
 async def list_projects(request: Request) -> Response:
     """The caller's projects, newest first."""
     user = current_user(request)
     projects = await Project.filter(user_id=user.id).order_by("-created_at", "-id")
-    return answer(shapes.ProjectList(projects=[shapes.Project.of(p) for p in projects]))
+    return answer(shapes.ProjectList(projects=[shapes.Project.from_row(p) for p in projects]))
 
 
+@routes.get("/projects/{project_id}", "One project", 200, shapes.Project, errors=(404,))
 async def get_project(request: Request) -> Response:
     project = await owned(Project, request.path_params["project_id"], current_user(request))
-    return answer(shapes.Project.of(project))
+    return answer(shapes.Project.from_row(project))
 
 
+@routes.delete(
+    "/projects/{project_id}", "Delete a project, its exports and files", 204, errors=(404,)
+)
 async def delete_project(request: Request) -> Response:
     """Stop its exports, delete its rows (cascading) and every file it owns."""
     project = await owned(Project, request.path_params["project_id"], current_user(request))
     await lifecycle.delete_project(services(request), project)
     return Response(status_code=204)
-
-
-_PROJECT = ("projects",)
-
-
-def _next(project_id: str) -> tuple[Link, ...]:
-    """What a project's answer leads to (``project_id`` is where its ID is)."""
-    operations = ("get_project", "list_moments", "create_moment", "list_exports", "list_events")
-    return (
-        *(link(operation, project_id=project_id) for operation in operations),
-        link("delete_project", project_id=project_id),
-    )
-
-
-routes = [
-    ApiRoute(
-        "/projects",
-        create_project,
-        "POST",
-        Operation(
-            "Upload a source video",
-            201,
-            shapes.Project,
-            multipart=ProjectUpload,
-            errors=(400, 413, 415, 422),
-            tags=_PROJECT,
-            links=_next(ID),
-        ),
-    ),
-    ApiRoute(
-        "/projects",
-        list_projects,
-        "GET",
-        Operation(
-            "List your projects",
-            200,
-            shapes.ProjectList,
-            tags=_PROJECT,
-        ),
-    ),
-    ApiRoute(
-        "/projects/{project_id}",
-        get_project,
-        "GET",
-        Operation("One project", 200, shapes.Project, errors=(404,), tags=_PROJECT),
-    ),
-    ApiRoute(
-        "/projects/{project_id}",
-        delete_project,
-        "DELETE",
-        Operation("Delete a project, its exports and files", 204, errors=(404,), tags=_PROJECT),
-    ),
-]

@@ -1,8 +1,9 @@
 """The JSON bodies of projects, moments, exports and batches: what a client sends and what
 it gets back, each declared once as a model that validates, shapes and documents it.
 
-Answers are built from rows with ``of`` (no validation: a stored value is served as it
-is, never refused); request bodies validate with the limits settings give them.
+Answers are built from rows with ``Shape.from_row`` (or ``of`` where a field is derived),
+never validated: a stored value is served as it is; request bodies validate with the limits
+settings give them.
 """
 
 from __future__ import annotations
@@ -50,20 +51,6 @@ class Project(Shape):
     size_bytes: int
     created_at: Timestamp
 
-    @classmethod
-    def of(cls, row: models.Project) -> Self:
-        return cls.model_construct(
-            id=row.id,
-            name=row.name,
-            duration_s=row.duration_s,
-            width=row.width,
-            height=row.height,
-            fps=row.fps,
-            has_audio=row.has_audio,
-            size_bytes=row.size_bytes,
-            created_at=row.created_at,
-        )
-
 
 class ProjectList(Shape):
     projects: list[Project]
@@ -87,15 +74,8 @@ class Moment(Shape):
 
     @classmethod
     def of(cls, row: models.Moment) -> Self:
-        return cls.model_construct(
-            id=row.id,
-            project_id=row.project_id,
-            start_s=row.start_s,
-            end_s=row.end_s,
-            title=row.title,
-            focus_x=row.focus_x,
-            captions=[Caption.model_construct(**item) for item in row.captions or []],
-            created_at=row.created_at,
+        return cls.from_row(
+            row, captions=[Caption.model_construct(**item) for item in row.captions or []]
         )
 
 
@@ -139,29 +119,9 @@ class Export(Shape):
             error = ErrorDetail.model_construct(
                 code=row.error_code, message=row.error_message or ""
             )
-        return cls.model_construct(
-            id=row.id,
-            project_id=row.project_id,
-            moment_id=row.moment_id,
-            batch_id=row.batch_id,
-            aspect_ratio=row.aspect_ratio,
-            resolution=row.resolution,
-            captions=row.captions,
-            status=status,
-            progress=row.progress,
-            chunks_done=row.chunks_done,
-            chunks_total=row.chunks_total,
-            eta_s=row.eta_s,
-            speed=row.speed,
-            video_url=video_url(row.id) if status == ExportStatus.COMPLETED else None,
-            size_bytes=row.size_bytes,
-            duration_s=row.duration_s,
-            width=row.width,
-            height=row.height,
-            error=error,
-            created_at=row.created_at,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
+        completed = status == ExportStatus.COMPLETED
+        return cls.from_row(
+            row, status=status, video_url=video_url(row.id) if completed else None, error=error
         )
 
 

@@ -22,11 +22,13 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from server.domain.models import Export, ExportStatus
 from server.errors import Conflict, NotFound, RangeNotSatisfiable
 from server.http.access import owned
-from server.http.routing import ApiRoute, Operation
+from server.http.routing import Routes
 from server.http.services import current_user, services
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK_BYTES = 256 * 1024
+
+routes = Routes("exports")
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -98,6 +100,14 @@ async def _read(path: Path, first: int, length: int) -> AsyncIterator[bytes]:
             yield chunk
 
 
+@routes.get(
+    "/exports/{export_id}/video",
+    "The finished MP4 (Range requests → 206; on S3 a 302 to a presigned URL)",
+    200,
+    media_type="video/mp4",
+    also=(206, 302),
+    errors=(404, 409, 416),
+)
 async def get_video(request: Request) -> Response:
     """Completed exports only (else 409)."""
     svc = services(request)
@@ -141,20 +151,3 @@ async def get_video(request: Request) -> Response:
         media_type="video/mp4",
         headers=headers,
     )
-
-
-routes = [
-    ApiRoute(
-        "/exports/{export_id}/video",
-        get_video,
-        "GET",
-        Operation(
-            "The finished MP4 (Range requests → 206; on S3 a 302 to a presigned URL)",
-            200,
-            media_type="video/mp4",
-            also=(206, 302),
-            errors=(404, 409, 416),
-            tags=("exports",),
-        ),
-    ),
-]

@@ -3,7 +3,7 @@ that validates, shapes and documents it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field
 
@@ -33,31 +33,11 @@ class Webhook(Shape):
     disabled_reason: Literal["gone", "failing"] | None
     created_at: Timestamp
 
-    @classmethod
-    def of(cls, row: models.WebhookEndpoint) -> Self:
-        return cls.model_construct(**_endpoint_fields(row))
-
 
 class WebhookCreated(Webhook):
     """An endpoint just registered: the only answer that shows its signing secret."""
 
     secret: Annotated[str, Field(pattern="^whsec_")]
-
-    @classmethod
-    def of(cls, row: models.WebhookEndpoint) -> Self:
-        return cls.model_construct(**_endpoint_fields(row), secret=row.secret)
-
-
-def _endpoint_fields(row: models.WebhookEndpoint) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "url": row.url,
-        "description": row.description,
-        "events": list(row.events),
-        "enabled": row.enabled,
-        "disabled_reason": row.disabled_reason,
-        "created_at": row.created_at,
-    }
 
 
 class WebhookList(Shape):
@@ -76,16 +56,7 @@ class WebhookAttempt(Shape):
 
     @classmethod
     def of(cls, row: models.WebhookAttempt) -> Self:
-        return cls.model_construct(
-            number=row.number,
-            manual=row.manual,
-            success=row.success,
-            status_code=row.status_code,
-            duration_ms=row.duration_ms,
-            response=row.response_snippet,
-            error=row.error,
-            created_at=row.created_at,
-        )
+        return cls.from_row(row, response=row.response_snippet)
 
 
 class WebhookDelivery(Shape):
@@ -103,15 +74,11 @@ class WebhookDelivery(Shape):
 
     @classmethod
     def of(cls, row: models.WebhookDelivery, attempts: list[models.WebhookAttempt]) -> Self:
-        return cls.model_construct(
-            id=row.id,
+        return cls.from_row(
+            row,
             webhook_id=row.endpoint_id,
-            event_id=row.event_id,
-            event_type=row.event_type,
             status=DeliveryStatus(row.status),
             attempt_count=row.attempts,
-            next_attempt_at=row.next_attempt_at,
-            created_at=row.created_at,
             attempts=[WebhookAttempt.of(a) for a in sorted(attempts, key=lambda a: a.number)],
         )
 

@@ -36,13 +36,31 @@ from server.domain.webhook_delivery import enqueue_attempt
 from server.errors import Conflict, ValidationFailed
 from server.http.access import owned
 from server.http.fields import query_int, read_body
-from server.http.routing import ID, ApiRoute, Link, Operation, Query, link, member
+from server.http.routing import ID, Link, Query, Routes, link, member
 from server.http.services import current_user, services
 from server.http.shapes import answer
 
 TEST_EVENT_TYPE = "webhook.test"
 #: Terminal events: what an endpoint gets when it does not say.
 DEFAULT_EVENTS = sorted(TERMINAL_EVENT_TYPES)
+
+routes = Routes("webhooks")
+_ONE = "/webhooks/{webhook_id}"
+
+
+def _next(webhook_id: str) -> tuple[Link, ...]:
+    """What an endpoint's answer leads to (``webhook_id`` is where its ID is)."""
+    operations = ("get_webhook", "update_webhook", "send_test_event", "list_deliveries")
+    return (
+        *(link(operation, webhook_id=webhook_id) for operation in operations),
+        link("delete_webhook", webhook_id=webhook_id),
+    )
+
+
+_DELIVERY_NEXT = (
+    link("retry_delivery", webhook_id=member("/webhook_id"), delivery_id=ID),
+    link("list_deliveries", webhook_id=member("/webhook_id")),
+)
 
 
 def _resolver(request: Request) -> Resolver:
@@ -65,6 +83,15 @@ async def _endpoint(request: Request, user: User) -> WebhookEndpoint:
     return await owned(WebhookEndpoint, request.path_params["webhook_id"], user)
 
 
+@routes.post(
+    "/webhooks",
+    "Register a webhook endpoint (the secret is shown once)",
+    201,
+    shapes.WebhookCreated,
+    body=WebhookCreate,
+    errors=(400, 413, 422),
+    links=_next(ID),
+)
 async def create_webhook(request: Request) -> Response:
     """Register an endpoint; the answer carries its signing secret, shown this once."""
     user = current_user(request)
@@ -81,19 +108,30 @@ async def create_webhook(request: Request) -> Response:
             secret=new_secret(),
             using_db=connection,
         )
-    return answer(shapes.WebhookCreated.of(endpoint), 201)
+    return answer(shapes.WebhookCreated.from_row(endpoint), 201)
 
 
+@routes.get("/webhooks", "Your webhook endpoints", 200, shapes.WebhookList)
 async def list_webhooks(request: Request) -> Response:
     user = current_user(request)
     endpoints = await WebhookEndpoint.filter(user_id=user.id).order_by("created_at", "id")
-    return answer(shapes.WebhookList(webhooks=[shapes.Webhook.of(e) for e in endpoints]))
+    return answer(shapes.WebhookList(webhooks=[shapes.Webhook.from_row(e) for e in endpoints]))
 
 
+@routes.get(_ONE, "One webhook endpoint", 200, shapes.Webhook, errors=(404,))
 async def get_webhook(request: Request) -> Response:
-    return answer(shapes.Webhook.of(await _endpoint(request, current_user(request))))
+    return answer(shapes.Webhook.from_row(await _endpoint(request, current_user(request))))
 
 
+@routes.patch(
+    _ONE,
+    "Change or enable/disable a webhook endpoint",
+    200,
+    shapes.Webhook,
+    body=WebhookUpdate,
+    errors=(400, 404, 413, 422),
+    links=_next(ID),
+)
 async def update_webhook(request: Request) -> Response:
     """Change the URL, events or description, or enable/disable; enabling forgets failures."""
     endpoint = await _endpoint(request, current_user(request))
@@ -106,9 +144,10 @@ async def update_webhook(request: Request) -> Response:
     if changes:
         await WebhookEndpoint.filter(id=endpoint.id).update(**changes)
         await endpoint.refresh_from_db()
-    return answer(shapes.Webhook.of(endpoint))
+    return answer(shapes.Webhook.from_row(endpoint))
 
 
+@routes.delete(_ONE, "Delete a webhook endpoint and its log", 204, errors=(404,))
 async def delete_webhook(request: Request) -> Response:
     """Forget the endpoint and its delivery log; queued attempts then find nothing to do."""
     endpoint = await _endpoint(request, current_user(request))
@@ -125,6 +164,14 @@ def _require_enabled(endpoint: WebhookEndpoint) -> None:
         )
 
 
+@routes.post(
+    _ONE + "/test",
+    "Send a signed test event",
+    202,
+    shapes.WebhookDelivery,
+    errors=(404, 409),
+    links=_DELIVERY_NEXT,
+)
 async def send_test_event(request: Request) -> Response:
     """Queue one signed ``webhook.test`` event to the endpoint (a single attempt)."""
     user = current_user(request)
@@ -152,6 +199,14 @@ async def send_test_event(request: Request) -> Response:
     return answer(shapes.WebhookDelivery.of(delivery, []), 202)
 
 
+@routes.get(
+    _ONE + "/deliveries",
+    "Deliveries and their attempts, newest first",
+    200,
+    shapes.WebhookDeliveryList,
+    errors=(400, 404),
+    query=(Query("limit", "How many deliveries (newest first)", 1, 200, 50),),
+)
 async def list_deliveries(request: Request) -> Response:
     """The endpoint's deliveries, newest first, each with its attempt log."""
     endpoint = await _endpoint(request, current_user(request))
@@ -172,6 +227,14 @@ async def list_deliveries(request: Request) -> Response:
     )
 
 
+@routes.post(
+    _ONE + "/deliveries/{delivery_id}/retry",
+    "Send a delivery again (same webhook-id)",
+    202,
+    shapes.WebhookDelivery,
+    errors=(404, 409),
+    links=_DELIVERY_NEXT,
+)
 async def retry_delivery(request: Request) -> Response:
     """Send a settled delivery again now, same body and ``webhook-id`` (one attempt)."""
     user = current_user(request)
@@ -194,115 +257,3 @@ async def retry_delivery(request: Request) -> Response:
     await delivery.refresh_from_db()
     attempts = await WebhookAttempt.filter(delivery_id=delivery.id)
     return answer(shapes.WebhookDelivery.of(delivery, list(attempts)), 202)
-
-
-_TAGS = ("webhooks",)
-_ONE = "/webhooks/{webhook_id}"
-
-
-def _next(webhook_id: str) -> tuple[Link, ...]:
-    """What an endpoint's answer leads to (``webhook_id`` is where its ID is)."""
-    operations = ("get_webhook", "update_webhook", "send_test_event", "list_deliveries")
-    return (
-        *(link(operation, webhook_id=webhook_id) for operation in operations),
-        link("delete_webhook", webhook_id=webhook_id),
-    )
-
-
-_DELIVERY_NEXT = (
-    link("retry_delivery", webhook_id=member("/webhook_id"), delivery_id=ID),
-    link("list_deliveries", webhook_id=member("/webhook_id")),
-)
-
-routes = [
-    ApiRoute(
-        "/webhooks",
-        create_webhook,
-        "POST",
-        Operation(
-            "Register a webhook endpoint (the secret is shown once)",
-            201,
-            shapes.WebhookCreated,
-            body=WebhookCreate,
-            errors=(400, 413, 422),
-            tags=_TAGS,
-            links=_next(ID),
-        ),
-    ),
-    ApiRoute(
-        "/webhooks",
-        list_webhooks,
-        "GET",
-        Operation(
-            "Your webhook endpoints",
-            200,
-            shapes.WebhookList,
-            tags=_TAGS,
-        ),
-    ),
-    ApiRoute(
-        _ONE,
-        get_webhook,
-        "GET",
-        Operation("One webhook endpoint", 200, shapes.Webhook, errors=(404,), tags=_TAGS),
-    ),
-    ApiRoute(
-        _ONE,
-        update_webhook,
-        "PATCH",
-        Operation(
-            "Change or enable/disable a webhook endpoint",
-            200,
-            shapes.Webhook,
-            body=WebhookUpdate,
-            errors=(400, 404, 413, 422),
-            tags=_TAGS,
-            links=_next(ID),
-        ),
-    ),
-    ApiRoute(
-        _ONE,
-        delete_webhook,
-        "DELETE",
-        Operation("Delete a webhook endpoint and its log", 204, errors=(404,), tags=_TAGS),
-    ),
-    ApiRoute(
-        _ONE + "/test",
-        send_test_event,
-        "POST",
-        Operation(
-            "Send a signed test event",
-            202,
-            shapes.WebhookDelivery,
-            errors=(404, 409),
-            tags=_TAGS,
-            links=_DELIVERY_NEXT,
-        ),
-    ),
-    ApiRoute(
-        _ONE + "/deliveries",
-        list_deliveries,
-        "GET",
-        Operation(
-            "Deliveries and their attempts, newest first",
-            200,
-            shapes.WebhookDeliveryList,
-            errors=(400, 404),
-            query=(Query("limit", "How many deliveries (newest first)", 1, 200, 50),),
-            tags=_TAGS,
-        ),
-    ),
-    ApiRoute(
-        _ONE + "/deliveries/{delivery_id}/retry",
-        retry_delivery,
-        "POST",
-        Operation(
-            "Send a delivery again (same webhook-id)",
-            202,
-            shapes.WebhookDelivery,
-            errors=(404, 409),
-            tags=_TAGS,
-            links=_DELIVERY_NEXT,
-        ),
-    ),
-]

@@ -1,6 +1,7 @@
 """Routes that carry their own OpenAPI description, declared right beside the handler.
 
-Modules declare one ``ApiRoute`` per method; ``group`` joins those sharing a path into one
+Each module declares its routes on its handlers (``@routes.get(path, summary, ...)``, see
+``Routes``), one ``ApiRoute`` per method; ``group`` joins those sharing a path into one
 Starlette route, so a wrong method gets a 405 whose ``Allow`` lists every method the path
 has. ``/openapi.json`` is built from the same declarations (see ``openapi.py``).
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from starlette.requests import Request
@@ -17,6 +18,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+E = TypeVar("E", bound=Endpoint)
+#: The success body of an operation, if it has a JSON one.
+Answer = type[BaseModel] | None
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class Operation:
 
     summary: str
     status: int
-    response: type[BaseModel] | None = None  # the success body
+    response: Answer = None  # the success body
     body: type[BaseModel] | None = None  # a JSON request body
     multipart: type[BaseModel] | None = None  # a multipart/form-data body
     errors: tuple[int, ...] = ()
@@ -92,6 +96,46 @@ class ApiRoute:
     @property
     def name(self) -> str:
         return self.endpoint.__name__
+
+
+class Routes(list[ApiRoute]):
+    """A module's route table, filled by decorating its handlers: ``@routes.post("/webhooks",
+    "Register a webhook endpoint", 201, WebhookCreated, body=WebhookCreate)``. After the path
+    come an ``Operation``'s fields; the ``tags`` given here are every route's."""
+
+    def __init__(self, *tags: str) -> None:
+        super().__init__()
+        self.tags = tags
+
+    def route(
+        self, method: str, path: str, summary: str, status: int, response: Answer, **more: Any
+    ) -> Callable[[E], E]:
+        def declare(endpoint: E) -> E:
+            operation = Operation(summary, status, response, **{"tags": self.tags, **more})
+            self.append(ApiRoute(path, endpoint, method, operation))
+            return endpoint
+
+        return declare
+
+    def get(
+        self, path: str, summary: str, status: int, response: Answer = None, **more: Any
+    ) -> Callable[[E], E]:
+        return self.route("GET", path, summary, status, response, **more)
+
+    def post(
+        self, path: str, summary: str, status: int, response: Answer = None, **more: Any
+    ) -> Callable[[E], E]:
+        return self.route("POST", path, summary, status, response, **more)
+
+    def patch(
+        self, path: str, summary: str, status: int, response: Answer = None, **more: Any
+    ) -> Callable[[E], E]:
+        return self.route("PATCH", path, summary, status, response, **more)
+
+    def delete(
+        self, path: str, summary: str, status: int, response: Answer = None, **more: Any
+    ) -> Callable[[E], E]:
+        return self.route("DELETE", path, summary, status, response, **more)
 
 
 class ApiPath(Route):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import (
     BaseModel,
@@ -192,6 +192,13 @@ class Shape(BaseModel):
     """A JSON answer, built from rows; ``answer`` sends it."""
 
     model_config = ConfigDict(frozen=True)
+
+    @classmethod
+    def from_row(cls, row: object, **values: Any) -> Self:
+        """The answer for ``row``: each field not in ``values`` is the row's attribute of
+        that name. Nothing is validated: a stored value is served as it is, never refused."""
+        read = {name: getattr(row, name) for name in cls.model_fields if name not in values}
+        return cls.model_construct(**read, **values)
 
 
 def answer(shape: BaseModel, status_code: int = 200) -> JSONResponse:

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from server.domain.models import Project
 from server.http.access import owned
 from server.http.fields import query_int
-from server.http.routing import ApiRoute, Operation, Query
+from server.http.routing import Query, Routes
 from server.http.services import current_user, services
 from server.http.shapes import answer
 from server.realtime.event_page import Event, EventPage
@@ -19,6 +19,8 @@ from server.realtime.sse import event_stream, parse_last_event_id
 MAX_PAGE = 500
 #: Cursors are event seqs; anything past this (JSON's exact integer range) is refused.
 MAX_SEQ = 2**53 - 1
+
+routes = Routes("events")
 
 #: How the stream is described in OpenAPI (the route's one description field is its headers).
 SSE_HEADERS = (
@@ -36,6 +38,19 @@ SSE_HEADERS = (
 )
 
 
+@routes.get(
+    "/projects/{project_id}/events",
+    "A project's events after a cursor: a JSON page, or with "
+    "`Accept: text/event-stream` a live Server-Sent Events stream",
+    200,
+    EventPage,
+    errors=(400, 404),
+    headers=SSE_HEADERS,
+    query=(
+        Query("since", "The last seq you applied (0 for everything)", maximum=MAX_SEQ, default=0),
+        Query("limit", "Page size", minimum=1, maximum=MAX_PAGE, default=MAX_PAGE),
+    ),
+)
 async def list_events(request: Request) -> Response:
     """Events with ``seq > since``, oldest first; ``reset`` when the cursor is too old."""
     project = await owned(Project, request.path_params["project_id"], current_user(request))
@@ -57,30 +72,3 @@ async def list_events(request: Request) -> Response:
     if page.reset:
         return answer(EventPage(events=events, last_seq=page.last_seq, reset=True))
     return answer(EventPage(events=events, last_seq=page.last_seq))
-
-
-routes = [
-    ApiRoute(
-        "/projects/{project_id}/events",
-        list_events,
-        "GET",
-        Operation(
-            "A project's events after a cursor: a JSON page, or with "
-            "`Accept: text/event-stream` a live Server-Sent Events stream",
-            200,
-            EventPage,
-            errors=(400, 404),
-            headers=SSE_HEADERS,
-            query=(
-                Query(
-                    "since",
-                    "The last seq you applied (0 for everything)",
-                    maximum=MAX_SEQ,
-                    default=0,
-                ),
-                Query("limit", "Page size", minimum=1, maximum=MAX_PAGE, default=MAX_PAGE),
-            ),
-            tags=("events",),
-        ),
-    ),
-]

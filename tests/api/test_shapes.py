@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from server.api.shapes import ExportCreate, MomentCreate
+from server.domain.models import Moment, Project, WebhookEndpoint
 from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, exports, moment, project
 from workers.render.spec import ASPECT_RATIOS, OUTPUT_SIZES, RESOLUTIONS
@@ -67,6 +68,31 @@ async def test_answers_match_the_schemas_published_for_them(api: Api, media: Med
         assert errors == [], (name, errors)
     # every declared field is answered, not only the required ones
     assert set(batch["exports"][0]) == set(document["components"]["schemas"]["Export"]["required"])
+
+
+async def test_answers_serve_stored_values_that_a_request_would_be_refused(
+    api: Api, media: Media
+) -> None:
+    """Answers are built from rows without validation: what the database holds is served."""
+    source = await project(api.alice, media.video)
+    mom = await moment(api.alice, source["id"])
+    hook = (await api.alice.post("/api/webhooks", json={"url": "http://127.0.0.1:9/h"})).json()
+    await Project.filter(id=source["id"]).update(name="", fps=0.0)
+    odd_captions = [{"start_s": 9.0, "end_s": 1.0, "text": ""}]
+    await Moment.filter(id=mom["id"]).update(focus_x=1.5, captions=odd_captions)
+    await WebhookEndpoint.filter(id=hook["id"]).update(
+        events=["export.unknown"], disabled_reason="retired", url="not a url"
+    )
+    served = (await api.alice.get(f"/api/projects/{source['id']}")).json()
+    assert (served["name"], served["fps"]) == ("", 0.0)
+    served = (await api.alice.get(f"/api/moments/{mom['id']}")).json()
+    assert (served["focus_x"], served["captions"]) == (1.5, odd_captions)
+    served = (await api.alice.get(f"/api/webhooks/{hook['id']}")).json()
+    assert (served["events"], served["disabled_reason"], served["url"]) == (
+        ["export.unknown"],
+        "retired",
+        "not a url",
+    )
 
 
 async def test_the_framings_are_the_render_specs_table(api: Api) -> None:
