@@ -144,7 +144,14 @@ async def _reader(websocket: WebSocket, session: Session, last_seen: list[float]
 
 async def _writer(websocket: WebSocket, outbox: Outbox) -> None:
     while True:
-        await websocket.send_text(await outbox.get())
+        text = await outbox.get()
+        try:
+            await websocket.send_text(text)
+        except RuntimeError as exc:
+            # uvicorn already closed the connection itself (1009 for an oversized frame, a
+            # protocol error) and refuses further sends: the socket is gone, as if the peer
+            # had left — not a failure of ours to log.
+            raise WebSocketDisconnect(1006) from exc
 
 
 async def _watchdog(session: Session, last_seen: list[float], interval_s: float) -> None:
