@@ -77,7 +77,7 @@ def export_step(fn: Callable[..., None]) -> Callable[..., None]:
         if status.is_terminal:
             # Redelivered after a crash between the end's database update and its event:
             # announcing again is a no-op if the event made it, and sends it if not.
-            rt.run(lifecycle.announce_end(rt, export_id))
+            rt.run(lifecycle.announce_end(rt, export_id, attempt))
             return
         try:
             cancelled = lifecycle.is_cancel_requested(rt.sync_redis, export_id)

@@ -65,7 +65,7 @@ async def request_cancel(fx: Effects, export: Export) -> Export:
         eta_s=None,
         finished_at=utcnow(),
     ):
-        await announce_end(fx, export.id)
+        await announce_end(fx, export.id, export.attempt)
     elif await update_if(export.id, CANCELLABLE, status=ExportStatus.CANCELLING):
         await emit(fx, export, "export.cancelling", {"progress": export.progress})
     await export.refresh_from_db()
@@ -85,6 +85,6 @@ async def cancel(fx: Effects, export: Export) -> bool:
         eta_s=None,
         finished_at=utcnow(),
     ):
-        await announce_end(fx, export.id)
+        await announce_end(fx, export.id, export.attempt)
         return True
     return False

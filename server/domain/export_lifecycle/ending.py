@@ -30,14 +30,19 @@ def end_event(export: Export) -> tuple[str, dict[str, Any]]:
     return "export.cancelled", {"progress": export.progress}
 
 
-async def announce_end(fx: Effects, export_id: str) -> None:
-    """Emit an ended export's terminal event once, tidy its pieces, and end its batch.
+async def announce_end(fx: Effects, export_id: str, attempt: int) -> None:
+    """Emit the terminal event of attempt ``attempt`` once, tidy its pieces, end its batch.
 
     Safe to call again for the same end (a worker killed between the database update and
     the event redoes it on redelivery): the event id is stable per attempt and appended
-    once, so subscribers never see a terminal event twice — nor miss it.
+    once, so subscribers never see a terminal event twice — nor miss it. Once the row
+    belongs to a later attempt (a retry), nothing is done: the retry announced this
+    attempt's end before it started the next, and the next attempt's files and event id
+    are not this caller's to touch.
     """
     export = await Export.get(id=export_id)
+    if export.attempt != attempt or not ExportStatus(export.status).is_terminal:
+        return
     type_, data = end_event(export)
     event = await fx.events.append_once(
         export.project_id,

@@ -114,7 +114,7 @@ async def complete(fx: Effects, export: Export, output: OutputInfo, key: str) ->
         error_message=None,
         finished_at=utcnow(),
     ):
-        await announce_end(fx, export.id)
+        await announce_end(fx, export.id, export.attempt)
         return True
     return False
 
@@ -132,7 +132,7 @@ async def fail(fx: Effects, export: Export, code: str, message: str) -> bool:
         finished_at=utcnow(),
     ):
         logger.warning("export %s failed: %s: %s", export.id, code, message)
-        await announce_end(fx, export.id)
+        await announce_end(fx, export.id, export.attempt)
         return True
     return False
 
@@ -150,6 +150,10 @@ async def retry(fx: Effects, export: Export) -> Export:
     """failed/cancelled → queued as attempt + 1, counted against the user's active exports
     (429 when full), then queued like a new export; 409 if it changed meanwhile."""
     ensure_retryable(export)
+    # The ending attempt's terminal event goes into the log before the next attempt's
+    # export.queued, whatever a worker still finishing it does: clients apply events in
+    # order, and a late "cancelled" after "queued" would end the new attempt for them.
+    await announce_end(fx, export.id, export.attempt)
     await clear_flag(fx.redis, export.id)
     async with user_limit_lock(export.user_id, ACTIVE_EXPORTS_LIMIT) as connection:
         await check_active_exports(connection, export.user_id, 1, fx.settings)
