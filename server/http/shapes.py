@@ -11,6 +11,7 @@ and dumped to plain JSON values; they never refuse what the database hands them.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Self
@@ -51,16 +52,18 @@ def refusal(message: str, *, code: str = ValidationFailed.code, at: str = "") ->
     return PydanticCustomError(REFUSED, "{message}", {"message": message, "code": code, "at": at})
 
 
-class _Rule:
+class _Rule(ABC):
     """A validation step and what the JSON Schema says of it, declared together."""
 
     before = False
 
+    @abstractmethod
     def check(self, value: Any, info: ValidationInfo) -> Any:
-        raise NotImplementedError
+        """The value, checked (and possibly normalised); raises ``refusal`` otherwise."""
 
+    @abstractmethod
     def describe(self, schema: JsonSchemaValue) -> None:
-        raise NotImplementedError
+        """Add to ``schema`` what this rule promises, so the document says what is checked."""
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
