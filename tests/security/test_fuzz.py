@@ -35,6 +35,7 @@ from server.app import create_app
 from server.settings import Settings
 from tests.api.conftest import Media
 from tests.conftest import free_port
+from tests.security.live_app import wait_until_up
 
 SECRET = "fuzz-secret-" + "z" * 32
 MAX_EXAMPLES = 10
@@ -64,7 +65,7 @@ def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     process = subprocess.Popen(command, cwd=REPO, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base, process)
+        wait_until_up(base, process)
         yield base
     finally:
         process.terminate()
@@ -75,20 +76,6 @@ def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             process.wait()
         with redis.Redis.from_url(redis_url) as client:
             client.flushdb()  # no queued webhook attempt outlives the run
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("uvicorn did not come up")
 
 
 AUTH = {"Authorization": f"Bearer {issue_token(SECRET, 'alice', ttl_s=3600)}"}

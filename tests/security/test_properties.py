@@ -18,7 +18,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from server.domain.notifications import WEBHOOK_EVENT_TYPES
 from server.settings import Settings
 from tests.api.conftest import Media
 from tests.conftest import POSTGRES_ENV, free_port, pg_schema, with_query
+from tests.security.live_app import wait_until_up
 
 SECRET = "properties-secret-" + "p" * 32
 AUTH = {"Authorization": f"Bearer {issue_token(SECRET, 'alice', ttl_s=3600)}"}
@@ -116,7 +116,7 @@ def live(
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=sink, stderr=sink)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base, process)
+        wait_until_up(base, process)
         yield Live(base, log, _seed(base, media))
     finally:
         process.terminate()
@@ -130,20 +130,6 @@ def live(
         if database_url:
             schema = httpx.URL(database_url).params["schema"]
             asyncio.run(pg_schema(os.environ[POSTGRES_ENV], schema, drop=True))
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("uvicorn did not come up")
 
 
 def _seed(base: str, media: Media) -> dict[str, str]:
