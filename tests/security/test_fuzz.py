@@ -10,9 +10,6 @@ events; an export → cancel, retry, video; a webhook → its deliveries), bound
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -21,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -35,7 +31,7 @@ from server.app import create_app
 from server.settings import Settings
 from tests.api.conftest import Media
 from tests.conftest import free_port
-from tests.security.live_app import wait_until_up
+from tests.security.live_app import running_live_app
 
 SECRET = "fuzz-secret-" + "z" * 32
 MAX_EXAMPLES = 10
@@ -45,12 +41,8 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``uvicorn tests.security.live_app:create`` in its own process; yields its base URL."""
-    data_dir = tmp_path_factory.mktemp("fuzz")
-    port = free_port()
-    env = {
-        **os.environ,
-        "REELAY_DATA_DIR": str(data_dir),
-        "REELAY_REDIS_URL": redis_url,
+    variables = {
+        "REELAY_DATA_DIR": str(tmp_path_factory.mktemp("fuzz")),
         "REELAY_JWT_SECRET": SECRET,
         "REELAY_DATABASE_URL": "",
         "REELAY_STORAGE_URL": "",
@@ -58,24 +50,8 @@ def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "REELAY_MAX_UPLOAD_MB": "8",
         "REELAY_WEBHOOKS_ALLOW_PRIVATE": "1",
     }
-    command = [
-        sys.executable, "-m", "uvicorn", "tests.security.live_app:create", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=REPO, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, process)
+    with running_live_app(free_port(), redis_url, variables) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        with redis.Redis.from_url(redis_url) as client:
-            client.flushdb()  # no queued webhook attempt outlives the run
 
 
 AUTH = {"Authorization": f"Bearer {issue_token(SECRET, 'alice', ttl_s=3600)}"}

@@ -16,8 +16,6 @@ import asyncio
 import json
 import os
 import secrets
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,7 +25,6 @@ from urllib.parse import quote_from_bytes
 
 import httpx
 import pytest
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +35,7 @@ from server.domain.notifications import WEBHOOK_EVENT_TYPES
 from server.settings import Settings
 from tests.api.conftest import Media
 from tests.conftest import POSTGRES_ENV, free_port, pg_schema, with_query
-from tests.security.live_app import wait_until_up
+from tests.security.live_app import running_live_app
 
 SECRET = "properties-secret-" + "p" * 32
 AUTH = {"Authorization": f"Bearer {issue_token(SECRET, 'alice', ttl_s=3600)}"}
@@ -96,11 +93,8 @@ def live(
     database_url = _database_url(request.param)
     data_dir = tmp_path_factory.mktemp(f"props-{request.param}")
     log = data_dir / "server.log"
-    port = free_port()
-    env = {
-        **os.environ,
+    variables = {
         "REELAY_DATA_DIR": str(data_dir),
-        "REELAY_REDIS_URL": redis_url,
         "REELAY_JWT_SECRET": SECRET,
         "REELAY_DATABASE_URL": database_url,
         "REELAY_STORAGE_URL": "",
@@ -108,25 +102,13 @@ def live(
         "REELAY_WEBHOOKS_ALLOW_PRIVATE": "1",
         "REELAY_MAX_ACTIVE_EXPORTS": "100000",
     }
-    command = [
-        sys.executable, "-m", "uvicorn", "tests.security.live_app:create", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-    ]  # fmt: skip
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=sink, stderr=sink)
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(base, process)
-        yield Live(base, log, _seed(base, media))
+        with (
+            log.open("wb") as sink,
+            running_live_app(free_port(), redis_url, variables, sink) as base,
+        ):
+            yield Live(base, log, _seed(base, media))
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        with redis.Redis.from_url(redis_url) as client:
-            client.flushdb()  # no queued message outlives the run
         if database_url:
             schema = httpx.URL(database_url).params["schema"]
             asyncio.run(pg_schema(os.environ[POSTGRES_ENV], schema, drop=True))
