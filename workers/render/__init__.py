@@ -1,7 +1,8 @@
 """reelay's render engine: a pure library that cuts, reframes, captions and encodes clips.
 
 Workers call ``probe`` → ``plan_render`` → ``render_audio`` + ``render_chunk`` (anywhere) →
-``join_chunks``; ``render`` does all of it in one process.
+``join_chunks``; ``render`` does all of it in one process. ``make_segment`` and
+``make_poster`` turn a finished chunk into live-preview media.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .errors import (
 )
 from .join import join_chunks
 from .plan import check_output_size, moment_frames, output_size, output_size_for, plan_render
+from .preview import PREVIEW_OFFSET_S, make_poster, make_segment, segment_duration_s
 from .probe import probe
 from .progress import ProgressTracker
 from .spec import (
@@ -40,6 +42,7 @@ from .video import is_chunk_complete, render_chunk
 
 __all__ = [
     "OUTPUT_SIZES",
+    "PREVIEW_OFFSET_S",
     "CancelCheck",
     "Caption",
     "ChunkPlan",
@@ -62,6 +65,8 @@ __all__ = [
     "check_output_size",
     "is_chunk_complete",
     "join_chunks",
+    "make_poster",
+    "make_segment",
     "media_error",
     "moment_frames",
     "output_size",
@@ -71,4 +76,5 @@ __all__ = [
     "render",
     "render_audio",
     "render_chunk",
+    "segment_duration_s",
 ]
