@@ -23,7 +23,7 @@ from server.adapters.auth import TokenVerifier
 from server.adapters.db import close_db, init_db
 from server.adapters.queue import Enqueuer, make_broker
 from server.adapters.storage import storage_from_settings
-from server.api import batches, exports, health, moments, projects, videos, webhooks
+from server.api import batches, exports, health, media, moments, projects, videos, webhooks
 from server.api.openapi import openapi
 from server.domain.event_epochs import seq_base
 from server.domain.events import event_log_from_settings
@@ -53,6 +53,7 @@ def api_routes() -> list[BaseRoute]:
                 *moments.routes,
                 *exports.routes,
                 *videos.routes,
+                *media.routes,
                 *batches.routes,
                 *events_route.routes,
                 *webhooks.routes,
@@ -64,6 +65,7 @@ def api_routes() -> list[BaseRoute]:
 def _routes(static_dir: Path, metrics: Metrics) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         *group(health.routes),
+        *group(media.signed_routes),
         Route("/metrics", metrics_endpoint(metrics), methods=["GET"], include_in_schema=False),
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         Mount(

@@ -23,7 +23,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-#: Presigned video URLs live at most this long (seconds), whatever is configured.
+#: Presigned and signed media URLs live at most this long (seconds), whatever is configured.
 MAX_PRESIGN_EXPIRES_S = 3600
 ENV_PREFIX = "REELAY_"
 
@@ -110,6 +110,16 @@ class Settings(BaseSettings):
     worker_redis_retry_s: Seconds = Field(30.0, description="Redis outage a step waits out")
     presign_expires_s: int = Field(
         300, ge=1, le=MAX_PRESIGN_EXPIRES_S, description="presigned S3 video URL lifetime"
+    )
+    live_preview: bool = Field(True, description="HLS preview segments and poster per chunk")
+    media_url_ttl_s: int = Field(
+        600,
+        ge=1,
+        le=MAX_PRESIGN_EXPIRES_S,
+        description="signed preview/poster/video URL lifetime",
+    )
+    media_url_secret: OptionalText = Field(
+        None, description="HMAC key of signed media URLs; None → derived from jwt_secret"
     )
     allowed_origins: Origins = Field((), description="CORS and /ws origins; () → same origin")
     ws_auth_timeout_s: Interval = Field(10.0, description="auth message deadline on /ws")

@@ -16,14 +16,14 @@ import dramatiq
 
 from server.adapters import redis_keys
 from server.domain import export_lifecycle as lifecycle
-from server.domain.models import ChunkStatus, Export, ExportChunk
-from server.domain.storage_keys import audio_key, chunk_key, video_key
+from server.domain.models import ChunkStatus, Export, ExportChunk, ExportStatus
+from server.domain.storage_keys import audio_key, chunk_key, poster_key, segment_key, video_key
 from server.ops.metrics import record_chunk_render
 from workers import render
 from workers.actors import RetryPolicy, declare_actor
 from workers.export_plans import plan_of, source_path
-from workers.render.spec import RenderPlan
-from workers.runtime import WorkerRuntime
+from workers.render.spec import ChunkPlan, RenderPlan
+from workers.runtime import WorkerRuntime, current_runtime
 from workers.step_runner import export_step, export_work_dir, remove_work_dir
 
 logger = logging.getLogger("reelay.worker")
@@ -43,15 +43,17 @@ async def _record_plan(rt: WorkerRuntime, export: Export, plan: RenderPlan) -> l
     """Create the chunk rows once; return the indexes that still need rendering."""
     if export.attempt > 1 and export.started_at is None:
         await lifecycle.forget_progress(rt, export.id)
-    wanted = [(c.index, c.first_frame, c.end_frame) for c in plan.chunks]
-    if plan.has_audio:
-        wanted.append((AUDIO_INDEX, 0, 0))
+    # The audio goes first: one quick encode, so the preview has sound from its start.
+    wanted = [(AUDIO_INDEX, 0, 0)] if plan.has_audio else []
+    wanted += [(c.index, c.first_frame, c.end_frame) for c in plan.chunks]
     todo: list[int] = []
     for index, first, end in wanted:
         row, _ = await ExportChunk.get_or_create(
             export_id=export.id, index=index, defaults={"first_frame": first, "end_frame": end}
         )
-        stored = row.storage_key is not None and await rt.storage.exists(row.storage_key)
+        stored = await _stored(rt, row.storage_key)
+        if index >= 0 and rt.settings.live_preview:  # a done chunk has its preview segment
+            stored = stored and await _stored(rt, row.segment_key)
         if row.status == ChunkStatus.DONE and stored:
             if index >= 0:
                 await lifecycle.restore_chunk_frames(rt, export.id, index, end - first)
@@ -66,7 +68,13 @@ async def _record_plan(rt: WorkerRuntime, export: Export, plan: RenderPlan) -> l
         frames_total=plan.total_frames,
         duration_s=plan.total_frames / plan.fps,
     )
+    if rt.settings.live_preview:  # chunks kept from an earlier attempt are playable now
+        await lifecycle.announce_preview(rt, export, plan)
     return todo
+
+
+async def _stored(rt: WorkerRuntime, key: str | None) -> bool:
+    return key is not None and await rt.storage.exists(key)
 
 
 @export_step
@@ -86,13 +94,22 @@ def plan_export(rt: WorkerRuntime, export: Export) -> None:
 
 
 async def _finish_chunk(
-    rt: WorkerRuntime, export: Export, index: int, local: Path, key: str, render_s: float
+    rt: WorkerRuntime,
+    export: Export,
+    index: int,
+    local: Path,
+    key: str,
+    render_s: float,
+    segment: Path | None = None,
 ) -> bool:
-    """Store a rendered piece and mark it done; True when it was the last one missing."""
+    """Store a rendered piece (and its preview segment) and mark it done; True when it was
+    the last one missing."""
     await rt.storage.put_file(key, local)
-    await ExportChunk.filter(export_id=export.id, index=index).update(
-        status=ChunkStatus.DONE, storage_key=key, render_s=render_s
-    )
+    done: dict[str, object] = {"status": ChunkStatus.DONE, "storage_key": key}
+    if segment is not None:
+        done["segment_key"] = segment_key(export.id, index)
+        await rt.storage.put_file(segment_key(export.id, index), segment)
+    await ExportChunk.filter(export_id=export.id, index=index).update(**done, render_s=render_s)
     pending = await ExportChunk.filter(export_id=export.id, status=ChunkStatus.PENDING).count()
     if pending:
         return False
@@ -161,11 +178,52 @@ def _render_leased_chunk(rt: WorkerRuntime, export: Export, index: int, lease: s
     render_s = time.monotonic() - started
     logger.info("export %s: chunk %d rendered in %.2f s", export.id, index, render_s)
     record_chunk_render(rt.sync_redis, render_s)
-    last = rt.run(_finish_chunk(rt, export, index, local, chunk_key(export.id, index), render_s))
+    segment = _preview_media(rt, export, plan, chunk, local) if rt.settings.live_preview else None
+    key = chunk_key(export.id, index)
+    last = rt.run(_finish_chunk(rt, export, index, local, key, render_s, segment))
     local.unlink(missing_ok=True)
+    if segment is not None:
+        segment.unlink(missing_ok=True)
+        rt.run(lifecycle.announce_preview(rt, export, plan))
     rt.run(lifecycle.record_progress(rt, export, index, chunk.frame_count, boundary=True))
     if last:
         rt.enqueuer.send_now("finalize_export", export.id, export.attempt)
+
+
+def _preview_media(
+    rt: WorkerRuntime, export: Export, plan: RenderPlan, chunk: ChunkPlan, local: Path
+) -> Path:
+    """The chunk's preview segment (a remux, with the moment's sound once it is stored,
+    silence before), and from the first chunk the poster, stored at once."""
+    work = local.parent
+    segment = work / f"segment-{chunk.index:04d}.ts"
+    audio = rt.run(_stored_audio(rt, export, work)) if plan.has_audio else None
+    render.make_segment(str(local), plan, chunk, str(audio) if audio else None, str(segment))
+    if chunk.index == 0:
+        poster = work / "poster.jpg"
+        render.make_poster(str(local), str(poster))
+        rt.run(rt.storage.put_file(poster_key(export.id), poster))
+        poster.unlink(missing_ok=True)
+        rt.run(
+            Export.filter(id=export.id, attempt=export.attempt).update(
+                poster_key=poster_key(export.id)
+            )
+        )
+    return segment
+
+
+async def _stored_audio(rt: WorkerRuntime, export: Export, work: Path) -> Path | None:
+    """The moment's audio on this machine once it is stored (fetched once per machine)."""
+    row = await ExportChunk.get_or_none(export_id=export.id, index=AUDIO_INDEX)
+    if row is None or row.status != ChunkStatus.DONE or row.storage_key is None:
+        return None
+    path = rt.storage.local_path(row.storage_key)
+    if path is not None:
+        return path if path.is_file() else None
+    path = work / "preview-audio.m4a"
+    if not path.is_file():
+        await rt.storage.get_file(row.storage_key, path)
+    return path
 
 
 @export_step
@@ -227,8 +285,22 @@ def finalize_export(rt: WorkerRuntime, export: Export) -> None:
     )
     key = video_key(export.id)
     rt.run(rt.storage.put_file(key, out))
-    rt.run(lifecycle.complete(rt, export, output, key))
+    completed = rt.run(lifecycle.complete(rt, export, output, key))
     remove_work_dir(rt, export.id)
+    if completed and rt.settings.live_preview:
+        # Signed preview URLs handed out before the end stay good until they expire.
+        delay_ms = rt.settings.media_url_ttl_s * 1000
+        rt.enqueuer.send_now("drop_preview", export.id, export.attempt, delay_ms=delay_ms)
+
+
+def drop_preview(export_id: str, attempt: int) -> None:
+    """A completed export's preview segments, once every URL to them has expired: the
+    finished MP4 replaces them (the poster stays)."""
+    rt = current_runtime()
+    export = rt.run(Export.get_or_none(id=export_id))
+    if export is None or export.attempt != attempt or export.status != ExportStatus.COMPLETED:
+        return
+    rt.run(lifecycle.remove_preview(rt, export_id, with_poster=False))
 
 
 def declare_actors(broker: dramatiq.Broker) -> None:
@@ -237,3 +309,4 @@ def declare_actors(broker: dramatiq.Broker) -> None:
     declare_actor(broker, "render_chunk", render_chunk, RetryPolicy(600_000, 5))
     declare_actor(broker, "render_audio", render_audio, RetryPolicy(900_000, 5))
     declare_actor(broker, "finalize_export", finalize_export, RetryPolicy(900_000, 5))
+    declare_actor(broker, "drop_preview", drop_preview, RetryPolicy(60_000, 5))

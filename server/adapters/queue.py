@@ -22,6 +22,7 @@ ACTOR_QUEUES: dict[str, str] = {
     "render_chunk": "chunks",
     "render_audio": "chunks",
     "finalize_export": "exports",
+    "drop_preview": "exports",
     "deliver_webhook": "webhooks",
     "dispatch_event": "webhooks",
     "send_export_email": "email",

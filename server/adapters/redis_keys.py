@@ -14,6 +14,7 @@ features cannot pick the same name. The keys, by owner::
     reelay:throttle:{E}                     E's in-chunk progress throttle
     reelay:lease:{E}:{attempt}:{chunk}      a chunk being rendered
     reelay:finalize:{E}:{attempt}           who queues E's finalizer
+    reelay:preview:{E}:{attempt}            the playable chunks last announced for E
     reelay:stall:{E}                        the sweeper's count of E's stalls
     reelay:lock:sweeper                     one sweeper per interval
     reelay:webhook-slots:endpoint|user:{ID} webhook POSTs in flight
@@ -92,6 +93,11 @@ def chunk_lease(export_id: str, attempt: int, index: int) -> str:
 def finalize_claim(export_id: str, attempt: int) -> str:
     """Set by the one piece finisher that queues the attempt's finalizer."""
     return _key("finalize", export_id, attempt)
+
+
+def preview_announced(export_id: str, attempt: int) -> str:
+    """The most chunks ``export.preview`` has announced for one attempt (only rises)."""
+    return _key("preview", export_id, attempt)
 
 
 def stall_count(export_id: str) -> str:

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from tortoise.exceptions import IntegrityError
 
 from server.api import idempotency, shapes
+from server.api.media_links import export_answer
 from server.api.renderable import check_exportable
 from server.api.shapes import ExportCreate
 from server.domain import export_lifecycle as lifecycle
@@ -37,7 +38,7 @@ _IDEMPOTENCY = ((idempotency.HEADER, "Same key and body within 24 h replays the 
 
 def _next(export_id: str) -> tuple[Link, ...]:
     """What an export's answer leads to (``export_id`` is where its ID is)."""
-    operations = ("get_export", "cancel_export", "retry_export", "get_video")
+    operations = ("get_export", "cancel_export", "retry_export", "get_video", "get_media")
     return tuple(link(operation, export_id=export_id) for operation in operations)
 
 
@@ -147,7 +148,8 @@ async def list_exports(request: Request) -> Response:
     """The project's exports, newest first."""
     project = await owned(Project, request.path_params["project_id"], current_user(request))
     exports = await Export.filter(project_id=project.id).order_by("-created_at", "-id")
-    return answer(shapes.ExportList(exports=[shapes.Export.of(e) for e in exports]))
+    svc = services(request)
+    return answer(shapes.ExportList(exports=[await export_answer(svc, e) for e in exports]))
 
 
 @routes.get(
@@ -155,7 +157,7 @@ async def list_exports(request: Request) -> Response:
 )
 async def get_export(request: Request) -> Response:
     export = await owned(Export, request.path_params["export_id"], current_user(request))
-    return answer(shapes.Export.of(export))
+    return answer(await export_answer(services(request), export))
 
 
 @routes.post(

@@ -87,6 +87,16 @@ def video_url(export_id: str) -> str:
     return f"/api/exports/{export_id}/video"
 
 
+class MediaLinks(Shape):
+    """URLs a ``<video>``/``<img>`` can fetch without a token until ``expires_at``: the live
+    preview (HLS), the poster (JPEG) and the finished MP4, each null until it exists."""
+
+    preview_url: str | None
+    poster_url: str | None
+    video_url: str | None
+    expires_at: Timestamp
+
+
 class Export(Shape):
     id: str
     project_id: str
@@ -102,6 +112,8 @@ class Export(Shape):
     eta_s: float | None
     speed: float | None
     video_url: str | None
+    preview_url: str | None
+    poster_url: str | None
     size_bytes: int | None
     duration_s: float | None
     width: int | None
@@ -112,7 +124,8 @@ class Export(Shape):
     finished_at: Timestamp | None
 
     @classmethod
-    def of(cls, row: models.Export) -> Self:
+    def of(cls, row: models.Export, media: MediaLinks | None = None) -> Self:
+        """``media``: the signed preview and poster URLs, when the caller made them."""
         status = ExportStatus(row.status)
         error = None
         if row.error_code:
@@ -121,7 +134,12 @@ class Export(Shape):
             )
         completed = status == ExportStatus.COMPLETED
         return cls.from_row(
-            row, status=status, video_url=video_url(row.id) if completed else None, error=error
+            row,
+            status=status,
+            video_url=video_url(row.id) if completed else None,
+            preview_url=media.preview_url if media else None,
+            poster_url=media.poster_url if media else None,
+            error=error,
         )
 
 

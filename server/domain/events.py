@@ -36,6 +36,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "export.queued",
     "export.started",
     "export.progress",
+    "export.preview",
     "export.completed",
     "export.failed",
     "export.cancelling",

@@ -142,6 +142,10 @@ class Export(Model):
     eta_s = fields.FloatField(null=True)
     speed = fields.FloatField(null=True)
     video_key = fields.CharField(max_length=512, null=True)
+    # the live preview: how many chunks from the first are playable (a run without a
+    # gap), and the poster once the first chunk is stored
+    preview_chunks = fields.IntField(default=0)
+    poster_key = fields.CharField(max_length=512, null=True)
     size_bytes = fields.BigIntField(null=True)
     duration_s = fields.FloatField(null=True)
     width = fields.IntField(null=True)
@@ -178,6 +182,8 @@ class ExportChunk(Model):
     end_frame = fields.IntField()
     status = fields.CharEnumField(ChunkStatus, max_length=16, default=ChunkStatus.PENDING)
     storage_key = fields.CharField(max_length=512, null=True)
+    # the chunk's preview segment; set in the same update that marks the chunk done
+    segment_key = fields.CharField(max_length=512, null=True)
     render_s = fields.FloatField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -30,9 +30,14 @@ logger = logging.getLogger("reelay.notifications")
 DISPATCH_ACTOR = "dispatch_event"
 EMAIL_ACTOR = "send_export_email"
 
-#: What an endpoint may subscribe to: the end of every export and batch, and the start.
-#: Progress stays on the live transports (it would be hundreds of POSTs per export).
-WEBHOOK_EVENT_TYPES: tuple[str, ...] = ("export.started", *sorted(TERMINAL_EVENT_TYPES))
+#: What an endpoint may subscribe to: the end of every export and batch, the start, and
+#: (asked for by name only) the preview's growth, once per chunk at most. Progress stays
+#: on the live transports (it would be hundreds of POSTs per export).
+WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
+    "export.started",
+    "export.preview",
+    *sorted(TERMINAL_EVENT_TYPES),
+)
 
 #: Events that end an export with something to tell its ``notify_email``.
 EMAIL_EVENT_TYPES = frozenset({"export.completed", "export.failed"})

@@ -7,6 +7,12 @@ of an export and the deletion of a project all build their keys here::
     exports/{export_id}/chunks/0000.mp4 …     rendered chunks (gone once the export ends,
     exports/{export_id}/chunks/audio.m4a      kept after a failure for its retry)
     exports/{export_id}/video.mp4             the finished clip
+    exports/{export_id}/preview/0000.ts …     live preview segments (see below)
+    exports/{export_id}/poster.jpg            the poster, from the first chunk
+
+Preview segments go with a cancel, a project's deletion and, for a completed export,
+one media URL lifetime after the end (the finished MP4 replaces them); a failed export
+keeps them, like its chunks, for its retry. The poster stays with the export.
 
 A worker's scratch copy of an export's pieces is ``{work_dir}/exports/{export_id}/``.
 """
@@ -53,6 +59,20 @@ def audio_key(export_id: str) -> str:
 def video_key(export_id: str) -> str:
     """The finished clip of an export (whatever its attempt)."""
     return f"{export_prefix(export_id)}video.mp4"
+
+
+def preview_prefix(export_id: str) -> str:
+    """The live preview's segments (the playlist is built on request, never stored)."""
+    return f"{export_prefix(export_id)}preview/"
+
+
+def segment_key(export_id: str, index: int) -> str:
+    """The MPEG-TS preview segment of chunk ``index``."""
+    return f"{preview_prefix(export_id)}{index:04d}.ts"
+
+
+def poster_key(export_id: str) -> str:
+    return f"{export_prefix(export_id)}poster.jpg"
 
 
 def video_url(export_id: str) -> str:

@@ -2,7 +2,8 @@
 
 The page is plain ES modules served by us, so the Content-Security-Policy allows only our
 own scripts, styles, media and connections (plus the WebSocket on the same host, and the
-S3 origin that video redirects point at); nothing may frame us. A header a route sets
+S3 origin that video, segment and poster URLs point at; the HLS player's media source is
+``blob:``); nothing may frame us. A header a route sets
 itself is left alone.
 """
 
@@ -49,7 +50,7 @@ def content_security_policy(extra_origins: tuple[str, ...], host: str | None) ->
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src 'self' data: blob:",
+            f"img-src 'self' data: blob:{extra}",
             "font-src 'self'",
             f"media-src 'self' blob:{extra}",
             f"connect-src 'self'{sockets}{extra}",

@@ -27,6 +27,8 @@ EXPORT_FIELDS = {
     "eta_s",
     "speed",
     "video_url",
+    "preview_url",
+    "poster_url",
     "size_bytes",
     "duration_s",
     "width",

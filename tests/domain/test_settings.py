@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "max_stall_resumes": 5,
     "worker_redis_retry_s": 30.0,
     "presign_expires_s": 300,
+    "live_preview": True,
+    "media_url_ttl_s": 600,
+    "media_url_secret": None,
     "allowed_origins": (),
     "ws_auth_timeout_s": 10.0,
     "ws_ping_interval_s": 20.0,
@@ -119,7 +122,7 @@ def test_every_variable_is_read_by_its_name() -> None:
     given = {"data_dir": "/srv/reelay", "allowed_origins": "https://a.example, https://b.example"}
     given |= {"webhook_retry_schedule_s": "1,2.5", "webhooks_allow_private": "true"}
     given |= {"log_format": "text", "presign_expires_s": "60", "render_crf": "30"}
-    given |= {"port": "9000", "max_upload_mb": "1"}
+    given |= {"port": "9000", "max_upload_mb": "1", "live_preview": "false"}
     expected: dict[str, Any] = {
         "data_dir": Path("/srv/reelay"),
         "allowed_origins": ("https://a.example", "https://b.example"),
@@ -127,6 +130,7 @@ def test_every_variable_is_read_by_its_name() -> None:
         "webhooks_allow_private": True,
         "log_format": "text",
         "presign_expires_s": 60,
+        "live_preview": False,
         "render_crf": 30,
         "port": 9000,
         "max_upload_mb": 1,

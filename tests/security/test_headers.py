@@ -68,6 +68,7 @@ def test_s3_origin_is_allowed_for_presigned_videos(settings: SettingsFactory) ->
     assert origins == ("http://127.0.0.1:9000",)
     csp = content_security_policy(origins, None)
     assert "media-src 'self' blob: http://127.0.0.1:9000" in csp
+    assert "img-src 'self' data: blob: http://127.0.0.1:9000" in csp  # posters
     assert storage_origins(settings()) == ()
 
 

@@ -4,6 +4,7 @@ transition        from                           to              event
 queue             a new row (or retry's)         queued          export.queued
 start             queued                         running         export.started
 record_progress   running                        running         export.progress
+announce_preview  queued, running, cancelling    (same)          export.preview
 complete          running, cancelling            completed       export.completed
 fail              queued, running, cancelling    failed          export.failed
 request_cancel    queued and not started yet     cancelled       export.cancelled
@@ -34,6 +35,7 @@ from .cancelling import (
 from .deletion import delete_project
 from .effects import Effects, update_if
 from .ending import announce_end, end_event
+from .preview import announce_preview, playable_s, remove_preview
 from .progress import (
     RENDERED_CAP,
     KeepAlive,
@@ -58,6 +60,7 @@ __all__ = [
     "KeepAlive",
     "Published",
     "announce_end",
+    "announce_preview",
     "cancel",
     "cancel_check",
     "clear_flag",
@@ -68,9 +71,11 @@ __all__ = [
     "fail",
     "forget_progress",
     "is_cancel_requested",
+    "playable_s",
     "queue",
     "raise_flag",
     "record_progress",
+    "remove_preview",
     "request_cancel",
     "restore_chunk_frames",
     "resume_stalled",

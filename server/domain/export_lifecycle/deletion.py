@@ -6,8 +6,8 @@ project that no longer exists.
 
 from __future__ import annotations
 
-from server.domain.models import Export, ExportChunk, ExportStatus, Project
-from server.domain.storage_keys import project_prefix
+from server.domain.models import Export, ExportStatus, Project
+from server.domain.storage_keys import export_prefix, project_prefix
 
 from .cancelling import raise_flag
 from .effects import Effects
@@ -16,16 +16,12 @@ from .effects import Effects
 async def delete_project(fx: Effects, project: Project) -> None:
     """Stop the project's active exports, delete its rows (cascading) and every file."""
     exports = await Export.filter(project_id=project.id)
-    keys = {project.source_key} | {e.video_key for e in exports if e.video_key}
-    chunk_keys = await ExportChunk.filter(export__project_id=project.id).values_list(
-        "storage_key", flat=True
-    )
-    keys |= {str(k) for k in chunk_keys if k}
     for export in exports:
         if ExportStatus(export.status).is_active:
             await raise_flag(fx.redis, export.id)
     await project.delete()
-    for key in sorted(keys):
-        await fx.storage.delete(key)
+    await fx.storage.delete(project.source_key)
+    for export in exports:  # its clip, chunks, preview and poster
+        await fx.storage.delete_prefix(export_prefix(export.id))
     await fx.storage.delete_prefix(project_prefix(project.id))
     await fx.events.delete(project.id)

@@ -11,6 +11,7 @@ from server.domain.notifications import notify
 from server.domain.storage_keys import chunk_prefix, video_url
 
 from .effects import Effects
+from .preview import remove_preview
 
 
 def end_event(export: Export) -> tuple[str, dict[str, Any]]:
@@ -56,4 +57,6 @@ async def announce_end(fx: Effects, export_id: str, attempt: int) -> None:
         await notify(fx.enqueuer, event)
     if export.status != ExportStatus.FAILED:  # a failed export keeps its chunks for a retry
         await fx.storage.delete_prefix(chunk_prefix(export.id))
+    if export.status == ExportStatus.CANCELLED:  # a completed one keeps its preview a while
+        await remove_preview(fx, export.id, with_poster=True)
     await complete_batch_if_done(fx.events, fx.enqueuer, export.batch_id)

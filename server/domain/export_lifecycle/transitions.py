@@ -166,6 +166,7 @@ async def retry(fx: Effects, export: Export) -> Export:
             attempt=export.attempt + 1,
             progress=0.0,
             chunks_done=0,
+            preview_chunks=0,
             eta_s=None,
             speed=None,
             error_code=None,
