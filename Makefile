@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint bench install install-test clean
+.PHONY: dev test lint bench install install-test clean vendor-hls
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,26 @@ lint: $(TEST_STAMP)
 ## make bench: the benchmarks under bench/, each printing ratios against a reference
 bench: $(TEST_STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+## make vendor-hls: refresh static/vendor/hls.js (the page's HLS player) from the npm registry
+HLS_VERSION ?= 1.7.4
+HLS_DIR := static/vendor/hls.js
+vendor-hls:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	npm pack --silent --pack-destination "$$tmp" hls.js@$(HLS_VERSION) >/dev/null && \
+	tar -xzf "$$tmp/hls.js-$(HLS_VERSION).tgz" -C "$$tmp" && \
+	mkdir -p $(HLS_DIR) && \
+	cp "$$tmp/package/dist/hls.light.min.mjs" "$$tmp/package/LICENSE" $(HLS_DIR)/ && \
+	printf '%s\n' \
+	  '# hls.js $(HLS_VERSION) (vendored)' '' \
+	  'VERSION $(HLS_VERSION)' '' \
+	  '`hls.light.min.mjs` and `LICENSE` (Apache-2.0) are copied unchanged from the npm' \
+	  'package `hls.js@$(HLS_VERSION)` (`dist/hls.light.min.mjs`), https://github.com/video-dev/hls.js.' \
+	  'The light build plays MPEG-TS with H.264 and AAC; it leaves out subtitles, alternate' \
+	  'audio and EME, which the preview does not use. `static/views/preview.js` imports it as an' \
+	  'ES module. Refresh with `make vendor-hls HLS_VERSION=x.y.z`.' \
+	  > $(HLS_DIR)/README.md && \
+	echo "hls.js $(HLS_VERSION) → $(HLS_DIR)"
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -93,13 +93,12 @@ export class Api {
     return this.request("POST", `/api/exports/${encodeURIComponent(exportId)}/retry`);
   }
 
-  /** A finished export's MP4 as a Blob (the video URL needs the Authorization header). */
-  async video(videoUrl) {
-    const response = await fetch(videoUrl, {
-      headers: { Authorization: `Bearer ${await this.getToken()}` },
-    });
-    if (!response.ok) throw await errorFrom(response);
-    return response.blob();
+  /**
+   * Signed URLs of an export's media, usable without the Authorization header until
+   * `expires_at`: `{preview_url, poster_url, video_url, expires_at}` (each URL may be null).
+   */
+  media(exportId) {
+    return this.request("GET", `/api/exports/${encodeURIComponent(exportId)}/media`);
   }
 
   /**

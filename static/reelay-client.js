@@ -38,7 +38,10 @@
  *   close()             stop everything (socket, timers).
  *
  * Export state: { id, projectId, status, progress, chunks_done, chunks_total, eta_s,
- *   speed, video_url, size_bytes, duration_s, width, height, error, updatedSeq }.
+ *   speed, video_url, size_bytes, duration_s, width, height, error, preview_url,
+ *   poster_url, chunks_ready, playable_s, updatedSeq }. `chunks_ready` and `playable_s`
+ *   follow "export.preview" (how much of the HLS preview can play); a new attempt resets
+ *   them.
  *   Snapshot rows (GET .../exports) are merged in as they are, so their other fields
  *   (moment_id, aspect_ratio, created_at…) are there too. `progress` never goes back.
  *
@@ -54,6 +57,7 @@
  */
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+const NO_PREVIEW = { preview_url: null, poster_url: null, chunks_ready: 0, playable_s: null };
 const PAGE = 500;
 
 /** Seconds since the epoch at which `token` expires, or null if it has no readable exp. */
@@ -74,7 +78,7 @@ export function applyEvent(state, event) {
   const data = event.data || {};
   switch (event.type) {
     case "export.queued":
-      Object.assign(next, { status: "queued", error: null });
+      Object.assign(next, { status: "queued", error: null, ...NO_PREVIEW });
       break;
     case "export.started":
       if (!TERMINAL.has(next.status) && next.status !== "cancelling") next.status = "running";
@@ -86,6 +90,11 @@ export function applyEvent(state, event) {
       }
       if (typeof data.progress === "number") {
         next.progress = Math.max(next.progress || 0, data.progress);
+      }
+      break;
+    case "export.preview":
+      for (const key of ["chunks_ready", "playable_s"]) {
+        if (typeof data[key] === "number") next[key] = Math.max(next[key] || 0, data[key]);
       }
       break;
     case "export.completed":
@@ -114,7 +123,7 @@ function emptyState(exportId, projectId) {
   return {
     id: exportId, projectId, status: "queued", progress: 0, chunks_done: 0,
     chunks_total: null, eta_s: null, speed: null, video_url: null, size_bytes: null,
-    duration_s: null, width: null, height: null, error: null, updatedSeq: 0,
+    duration_s: null, width: null, height: null, error: null, ...NO_PREVIEW, updatedSeq: 0,
   };
 }
 

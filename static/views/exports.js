@@ -1,10 +1,13 @@
 /**
  * Exports: one card per export with live progress (never backwards), chunks, speed, an ETA
  * that counts down between updates, status; cancel (confirmed), retry, the error in plain
- * words, and — once finished — a player and a download link.
+ * words, a preview player while it renders and — once finished — the clip and a download
+ * link (views/preview.js).
  */
 
 import { bytes, clock, percent, speed } from "../format.js";
+import { element } from "./dom.js";
+import { ClipPlayer } from "./preview.js";
 
 /** Past exports whose video loads with the page; older ones load on request. */
 const PAST_PLAYERS = 4;
@@ -33,13 +36,6 @@ export function failureText(error) {
   return error?.message ? `${what}: ${error.message}.` : `${what}.`;
 }
 
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 export class ExportsView {
   constructor({ api, titleOf }) {
     this.api = api;
@@ -53,9 +49,7 @@ export class ExportsView {
 
   /** Forget every card (another project was chosen). */
   clear() {
-    for (const card of this.cards.values()) {
-      if (card.videoUrl) URL.revokeObjectURL(card.videoUrl);
-    }
+    for (const card of this.cards.values()) card.player?.destroy();
     this.cards.clear();
     this.pastPlayers = 0;
     this.list.replaceChildren();
@@ -71,6 +65,7 @@ export class ExportsView {
     }
     for (const [id, card] of this.cards) {
       if (!seen.has(id)) {
+        card.player?.destroy();
         card.node.remove();
         this.cards.delete(id);
       }
@@ -145,7 +140,7 @@ export class ExportsView {
     const card = {
       node, title, status, bar, fill, fields, announce, error, result, cancel, retry,
       state: { id: state.id, progress: 0 }, etaBase: null, etaAt: 0,
-      videoUrl: null, videoLoading: false, milestone: -1,
+      player: null, stopping: false, milestone: -1,
     };
     cancel.addEventListener("click", () => this.confirmCancel(card));
     retry.addEventListener("click", () => this.retry(card));
@@ -177,15 +172,40 @@ export class ExportsView {
     card.cancel.hidden = TERMINAL.has(s.status) || s.status === "cancelling";
     card.retry.hidden = !(s.status === "failed" || s.status === "cancelled");
     this.announce(card, before);
-    this.renderResult(card, before);
+    this.renderPlayer(card, before);
   }
 
-  /** Exports finishing now, and the newest past ones, get their player at once. */
-  renderResult(card, before) {
+  /** The preview plays while the export runs and has chunks; it goes when it stops. */
+  renderPlayer(card, before) {
     const s = card.state;
-    if (s.status !== "completed" || !s.video_url || card.result.dataset.shown) return;
+    if (s.status === "completed") {
+      this.renderResult(card, before);
+      return;
+    }
+    const ready = s.chunks_ready || (s.preview_url ? 1 : 0);
+    if (s.status === "running" && ready > 0 && !card.stopping) {
+      card.player ??= this.player(card);
+      card.player.preview(ready, s.playable_s);
+    } else if (card.player) {
+      card.player.destroy();
+      card.player = null;
+    }
+  }
+
+  player(card) {
+    return new ClipPlayer({
+      box: card.result,
+      media: () => this.api.media(card.state.id),
+      label: this.titleOf(card.state.moment_id),
+    });
+  }
+
+  /** Exports finishing now (or previewed), and the newest past ones, get their player. */
+  renderResult(card, before) {
+    if (card.result.dataset.shown) return;
     card.result.dataset.shown = "true";
-    const finishedHere = before.status !== undefined && before.status !== "completed";
+    const finishedHere =
+      card.player !== null || (before.status !== undefined && before.status !== "completed");
     if (finishedHere || this.pastPlayers < PAST_PLAYERS) {
       if (!finishedHere) this.pastPlayers += 1;
       this.showVideo(card);
@@ -227,30 +247,14 @@ export class ExportsView {
     for (const card of this.cards.values()) this.renderEta(card);
   }
 
-  async showVideo(card) {
-    if (card.videoUrl || card.videoLoading) return;
-    card.videoLoading = true;
+  showVideo(card) {
     const s = card.state;
-    try {
-      const blob = await this.api.video(s.video_url);
-      card.videoUrl = URL.createObjectURL(blob);
-      const video = element("video");
-      video.controls = true;
-      video.preload = "auto";
-      video.playsInline = true;
-      video.src = card.videoUrl;
-      video.setAttribute("aria-label", `Exported clip: ${this.titleOf(s.moment_id)}`);
-      const link = element("a", "button download-link", `Download MP4 (${bytes(blob.size)})`);
-      link.href = card.videoUrl;
-      const base = this.titleOf(s.moment_id).replace(/[^\w-]+/g, "-").replace(/^-+|-+$/g, "");
-      link.download = `${base || "clip"}-${(s.aspect_ratio ?? "").replace(":", "x")}-${s.id}.mp4`;
-      card.result.replaceChildren(video, link);
-    } catch (error) {
-      card.result.replaceChildren(element("p", "export-error", error.message));
-    } finally {
-      card.videoLoading = false;
-      card.result.hidden = false;
-    }
+    const base = this.titleOf(s.moment_id).replace(/[^\w-]+/g, "-").replace(/^-+|-+$/g, "");
+    card.player ??= this.player(card);
+    card.player.finish({
+      filename: `${base || "clip"}-${(s.aspect_ratio ?? "").replace(":", "x")}-${s.id}.mp4`,
+      text: s.size_bytes ? `Download MP4 (${bytes(s.size_bytes)})` : "Download MP4",
+    });
   }
 
   confirmCancel(card) {
@@ -271,6 +275,8 @@ export class ExportsView {
 
   async cancel(card) {
     card.cancel.disabled = true;
+    card.stopping = true; // the preview's files go with the export: stop loading them now
+    this.renderPlayer(card, card.state);
     try {
       const answer = await this.api.cancel(card.state.id);
       this.update({ ...answer, fromApi: true });
@@ -278,6 +284,7 @@ export class ExportsView {
       if (error.status !== 409) this.flash(card, error.message);
     } finally {
       card.cancel.disabled = false;
+      card.stopping = false;
     }
   }
 
