@@ -79,18 +79,38 @@ async def _stored(rt: WorkerRuntime, key: str | None) -> bool:
 
 @export_step
 def plan_export(rt: WorkerRuntime, export: Export) -> None:
-    """Plan the chunks (probing the source, once per attempt) and fan them out."""
+    """Plan the chunks (probing the source, once per attempt) and fan them out.
+
+    With the live preview on and the first chunk still to render, only it (and the audio)
+    go out now, so it renders with the machine to itself and can be watched sooner; the
+    rest follow the moment it is done (``_release_rest``).
+    """
     todo = rt.run(_record_plan(rt, export, plan_of(rt, export).plan))
+    head_start = rt.settings.live_preview and 0 in todo
+    if head_start:  # whichever run of the first chunk finishes sends the rest
+        rt.sync_redis.delete(redis_keys.fan_out_claim(export.id, export.attempt))
     for index in todo:
-        actor = "render_audio" if index == AUDIO_INDEX else "render_chunk"
-        args = (
-            (export.id, export.attempt)
-            if index == AUDIO_INDEX
-            else (export.id, export.attempt, index)
-        )
-        rt.enqueuer.send_now(actor, *args)
+        if index == AUDIO_INDEX:
+            rt.enqueuer.send_now("render_audio", export.id, export.attempt)
+        elif index == 0 or not head_start:
+            rt.enqueuer.send_now("render_chunk", export.id, export.attempt, index)
     if not todo:
         rt.enqueuer.send_now("finalize_export", export.id, export.attempt)
+
+
+def _release_rest(rt: WorkerRuntime, export: Export) -> None:
+    """Once the first chunk is done: send every chunk still pending (once per attempt;
+    should this step die before sending, the sweeper's re-plan sends them)."""
+    claim = redis_keys.fan_out_claim(export.id, export.attempt)
+    if not rt.sync_redis.set(claim, 1, nx=True, ex=24 * 3600):
+        return
+    pending = rt.run(
+        ExportChunk.filter(export_id=export.id, status=ChunkStatus.PENDING, index__gt=0)
+        .order_by("index")
+        .values_list("index", flat=True)
+    )
+    for index in pending:
+        rt.enqueuer.send_now("render_chunk", export.id, export.attempt, index)
 
 
 async def _finish_chunk(
@@ -133,6 +153,8 @@ def render_chunk(rt: WorkerRuntime, export: Export, index: int) -> None:
     """Render one chunk into storage; the last piece to finish queues the finalizer."""
     row = rt.run(ExportChunk.get_or_none(export_id=export.id, index=index))
     if row is not None and row.status == ChunkStatus.DONE:
+        if index == 0 and rt.settings.live_preview:
+            _release_rest(rt, export)
         _finalize_if_complete(rt, export)
         return
     lease = redis_keys.chunk_lease(export.id, export.attempt, index)
@@ -185,6 +207,8 @@ def _render_leased_chunk(rt: WorkerRuntime, export: Export, index: int, lease: s
     if segment is not None:
         segment.unlink(missing_ok=True)
         rt.run(lifecycle.announce_preview(rt, export, plan))
+        if index == 0:
+            _release_rest(rt, export)
     rt.run(lifecycle.record_progress(rt, export, index, chunk.frame_count, boundary=True))
     if last:
         rt.enqueuer.send_now("finalize_export", export.id, export.attempt)

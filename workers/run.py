@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+import dramatiq.worker
 from dramatiq import cli as dramatiq_cli
 
 from server.adapters.queue import RENDER_QUEUES
@@ -53,6 +54,10 @@ def run_dramatiq(
         *queues,
     ]
     parsed = dramatiq_cli.make_argument_parser().parse_args(argv)
+    # One message per thread at a time (Dramatiq's default holds two): a render step takes
+    # seconds, and a message held in one worker's buffer behind another waits while other
+    # workers idle. The forked processes inherit this module setting.
+    dramatiq.worker.QUEUE_PREFETCH = threads
     return int(dramatiq_cli.main(parsed) or 0)
 
 

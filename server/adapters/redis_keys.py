@@ -15,6 +15,7 @@ features cannot pick the same name. The keys, by owner::
     reelay:lease:{E}:{attempt}:{chunk}      a chunk being rendered
     reelay:finalize:{E}:{attempt}           who queues E's finalizer
     reelay:preview:{E}:{attempt}            the playable chunks last announced for E
+    reelay:fan-out:{E}:{attempt}            who sends E's chunks after its first one
     reelay:stall:{E}                        the sweeper's count of E's stalls
     reelay:lock:sweeper                     one sweeper per interval
     reelay:webhook-slots:endpoint|user:{ID} webhook POSTs in flight
@@ -93,6 +94,11 @@ def chunk_lease(export_id: str, attempt: int, index: int) -> str:
 def finalize_claim(export_id: str, attempt: int) -> str:
     """Set by the one piece finisher that queues the attempt's finalizer."""
     return _key("finalize", export_id, attempt)
+
+
+def fan_out_claim(export_id: str, attempt: int) -> str:
+    """Set by the one step that sends the rest of the chunks once the first is done."""
+    return _key("fan-out", export_id, attempt)
 
 
 def preview_announced(export_id: str, attempt: int) -> str:
