@@ -24,31 +24,13 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.stacks import embedded_redis, project_with_moment
 from tests.e2e.stack import Stack, start_stack, stop_stack
 from tests.media import make_video
 
 RATE_PER_S = 50
 DURATION_S = 20
 MOMENT = (5.0, 50.0)
-
-
-def _embedded_redis_url(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    from server.commands.embedded_redis import start_embedded_redis
-
-    embedded = start_embedded_redis(tmp / "redis-data")
-    return embedded.process, embedded.url
-
-
-def _setup_project(client: httpx.Client, source: Path) -> tuple[str, str]:
-    with source.open("rb") as handle:
-        project = client.post("/api/projects", files={"file": ("s.mp4", handle, "video/mp4")})
-    project.raise_for_status()
-    project_id = project.json()["id"]
-    moment = client.post(
-        f"/api/projects/{project_id}/moments", json={"start_s": MOMENT[0], "end_s": MOMENT[1]}
-    )
-    moment.raise_for_status()
-    return project_id, moment.json()["id"]
 
 
 async def _post_load(
@@ -119,7 +101,7 @@ def main() -> int:
         tmp = Path(raw_tmp)
         print("generating a 60 s 1920x1080 30 fps source ...", flush=True)
         source = make_video(tmp / "source.mp4", duration_s=60.0, width=1920, height=1080)
-        redis_process, redis_url = _embedded_redis_url(tmp)
+        redis_process, redis_url = embedded_redis(tmp)
         try:
             db = f"sqlite://{tmp / 'load.sqlite3'}"
             quiet = start_stack(
@@ -131,7 +113,7 @@ def main() -> int:
             )
             try:
                 client = quiet.client("bench")
-                project_id, moment_id = _setup_project(client, source)
+                project_id, moment_id = project_with_moment(client, source, MOMENT)
                 latencies = asyncio.run(_post_load(quiet, client, project_id, moment_id))
             finally:
                 stop_stack(quiet)
@@ -146,7 +128,7 @@ def main() -> int:
             )
             try:
                 client = busy.client("bench")
-                project_id, moment_id = _setup_project(client, source)
+                project_id, moment_id = project_with_moment(client, source, MOMENT)
                 first_progress, export_wall = _first_progress_and_completion(
                     client, project_id, moment_id
                 )

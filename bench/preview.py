@@ -15,7 +15,6 @@ these machines are noisy. Every wait is bounded. Run: ``python bench/preview.py`
 from __future__ import annotations
 
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.stacks import embedded_redis, project_with_moment
 from tests.e2e.stack import Stack, start_stack, stop_stack
 from tests.media import make_video
 from workers import render
@@ -35,13 +35,6 @@ REPEATS = 3
 MOMENT = (0.0, 60.0)
 CHUNK_S = 6.0
 EXPORT_TIMEOUT_S = 600.0
-
-
-def _embedded_redis(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    from server.commands.embedded_redis import start_embedded_redis
-
-    embedded = start_embedded_redis(tmp / "redis-data")
-    return embedded.process, embedded.url
 
 
 def _first_chunk_alone(source: Path, out: Path) -> float:
@@ -55,18 +48,6 @@ def _first_chunk_alone(source: Path, out: Path) -> float:
     started = time.perf_counter()
     render.render_chunk(str(source), spec, plan, plan.chunks[0], str(out))
     return time.perf_counter() - started
-
-
-def _project(client: httpx.Client, source: Path) -> tuple[str, str]:
-    with source.open("rb") as handle:
-        project = client.post("/api/projects", files={"file": ("s.mp4", handle, "video/mp4")})
-    project.raise_for_status()
-    project_id = project.json()["id"]
-    moment = client.post(
-        f"/api/projects/{project_id}/moments", json={"start_s": MOMENT[0], "end_s": MOMENT[1]}
-    )
-    moment.raise_for_status()
-    return project_id, moment.json()["id"]
 
 
 def _export(client: httpx.Client, project_id: str, moment_id: str) -> tuple[float | None, float]:
@@ -104,7 +85,7 @@ def main() -> int:
         tmp = Path(raw_tmp)
         print("generating a 60 s 1920x1080 30 fps source ...", flush=True)
         source = make_video(tmp / "source.mp4", duration_s=60.0, width=1920, height=1080)
-        redis_process, redis_url = _embedded_redis(tmp)
+        redis_process, redis_url = embedded_redis(tmp)
         base = redis_url.rsplit("/", 1)[0]
         stacks: dict[str, Stack] = {}
         alone: list[float] = []
@@ -120,7 +101,7 @@ def main() -> int:
                     extra_env={"REELAY_CHUNK_S": str(CHUNK_S), "REELAY_LIVE_PREVIEW": live},
                 )
             clients = {name: stack.client("bench") for name, stack in stacks.items()}
-            targets = {name: _project(clients[name], source) for name in stacks}
+            targets = {name: project_with_moment(clients[name], source, MOMENT) for name in stacks}
             for run in range(REPEATS):
                 alone.append(_first_chunk_alone(source, tmp / "chunk0.mp4"))
                 for name in ("on", "off") if run % 2 == 0 else ("off", "on"):

@@ -117,3 +117,17 @@ async def s3_settings(settings: SettingsFactory, moto_server: str, **overrides: 
     ) as s3:
         await s3.create_bucket(Bucket=bucket)
     return settings(storage_url=f"s3://{bucket}/media", s3_endpoint_url=moto_server, **overrides)
+
+
+@pytest.fixture
+async def s3_api(
+    settings: SettingsFactory,
+    db: str,
+    redis_client: redis.asyncio.Redis,
+    moto_server: str,
+    tmp_path: Path,
+) -> AsyncIterator[Api]:
+    """The app on a fresh bucket of the suite's moto S3 server."""
+    app_settings = await s3_settings(settings, moto_server)
+    async with running_api(app_settings, redis_client, tmp_path / "no-static") as api:
+        yield api

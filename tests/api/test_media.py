@@ -9,7 +9,6 @@ with real workers.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,7 +20,7 @@ import redis.asyncio
 from server.api.media_links import poster_path, preview_path, url_signer
 from server.domain.models import Export, ExportStatus
 from server.domain.storage_keys import poster_key, segment_key, video_key
-from tests.api.conftest import Api, Media, running_api, s3_settings
+from tests.api.conftest import Api, Media, running_api
 from tests.api.helpers import assert_error, exports, moment, project
 from tests.conftest import SettingsFactory
 from workers import render
@@ -229,19 +228,6 @@ async def test_the_signing_key_is_its_own_setting_when_set(
         first.with_(media_url_secret="second-key"), redis_client, tmp_path
     ) as api:
         assert_error(await api.anon.get(url), 403, "signature_invalid")
-
-
-@pytest.fixture
-async def s3_api(
-    settings: SettingsFactory,
-    db: str,
-    redis_client: redis.asyncio.Redis,
-    moto_server: str,
-    tmp_path: Path,
-) -> AsyncIterator[Api]:
-    app_settings = await s3_settings(settings, moto_server)
-    async with running_api(app_settings, redis_client, tmp_path / "no-static") as api:
-        yield api
 
 
 async def test_on_s3_segments_poster_and_video_are_presigned(

@@ -3,31 +3,14 @@ uploads leave no object behind, and videos are a 302 to a presigned URL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aioboto3
 import httpx
-import pytest
-import redis.asyncio
 
 from server.domain.models import Export, ExportStatus, Project
-from tests.api.conftest import Api, Media, running_api, s3_settings
+from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, exports, moment, project, upload
-from tests.conftest import SettingsFactory
-
-
-@pytest.fixture
-async def s3_api(
-    settings: SettingsFactory,
-    db: str,
-    redis_client: redis.asyncio.Redis,
-    moto_server: str,
-    tmp_path: Path,
-) -> AsyncIterator[Api]:
-    app_settings = await s3_settings(settings, moto_server)
-    async with running_api(app_settings, redis_client, tmp_path / "no-static") as api:
-        yield api
 
 
 async def object_keys(api: Api) -> list[str]:

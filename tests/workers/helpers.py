@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+import dramatiq
+import redis
 import redis.asyncio
 from redis import Redis as SyncRedis
 
@@ -12,8 +15,9 @@ from server.adapters.queue import Enqueuer, make_broker
 from server.adapters.storage import storage_from_settings
 from server.domain.events import EventLog
 from server.domain.models import Batch, Export, ExportStatus, Moment, Project
-from tests.conftest import SettingsFactory
-from workers.runtime import WorkerRuntime
+from tests.conftest import RedisServer, SettingsFactory
+from workers.broker import setup_broker
+from workers.runtime import WorkerRuntime, current_runtime
 
 
 async def stalled_export(status: ExportStatus = ExportStatus.RUNNING) -> Export:
@@ -43,3 +47,22 @@ def runtime_for(settings: SettingsFactory, client: redis.asyncio.Redis) -> Worke
         enqueuer=Enqueuer(make_broker(config.redis_url)),
         loop_thread=cast(Any, None),  # sweep_once is awaited directly here
     )
+
+
+def running_worker(
+    redis_server: RedisServer, settings: SettingsFactory, **overrides: Any
+) -> Iterator[WorkerRuntime]:
+    """A render worker in this process (two threads) booted on an emptied Redis, with
+    ``settings(**overrides)``; yields its runtime (for fixtures: ``yield from``)."""
+    redis_server.start()
+    flush = redis.Redis.from_url(redis_server.url)
+    flush.flushall()
+    flush.close()
+    broker = setup_broker(settings(**overrides))
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
+    worker.start()
+    try:
+        yield current_runtime()
+    finally:
+        worker.stop()
+        broker.close()

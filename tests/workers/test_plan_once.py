@@ -9,9 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import dramatiq
 import pytest
-import redis
 
 import workers.render
 import workers.render.engine
@@ -28,11 +26,11 @@ from server.domain.models import (
 from server.domain.storage_keys import source_key
 from tests.conftest import RedisServer, SettingsFactory
 from tests.media import make_video
-from workers.broker import setup_broker
+from tests.workers.helpers import running_worker
 from workers.export_plans import plan_of, stored_plan
 from workers.render import SourceInfo, probe
 from workers.render.spec import RenderPlan
-from workers.runtime import WorkerRuntime, current_runtime
+from workers.runtime import WorkerRuntime
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -56,18 +54,7 @@ def worker_rt(
     database_url: str, redis_server: RedisServer, settings: SettingsFactory
 ) -> Iterator[WorkerRuntime]:
     """A render worker in this process (two threads), booted on an empty Redis."""
-    redis_server.start()
-    flush = redis.Redis.from_url(redis_server.url)
-    flush.flushall()
-    flush.close()
-    broker = setup_broker(settings())
-    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
-    worker.start()
-    try:
-        yield current_runtime()
-    finally:
-        worker.stop()
-        broker.close()
+    yield from running_worker(redis_server, settings)
 
 
 def _create_export(rt: WorkerRuntime, source: Path) -> Export:

@@ -12,51 +12,32 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dramatiq
 import pytest
-import redis
 
 import workers.render
 from server.domain.models import Export, ExportChunk, ExportStatus
 from server.domain.storage_keys import poster_key, segment_key
 from tests.conftest import RedisServer, SettingsFactory
 from tests.media import make_video
+from tests.workers.helpers import running_worker
 from tests.workers.test_plan_once import _create_export, _wait_for_end
-from workers.broker import setup_broker
-from workers.runtime import WorkerRuntime, current_runtime
+from workers.runtime import WorkerRuntime
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def _worker(
-    redis_server: RedisServer, settings: SettingsFactory, **overrides: Any
-) -> Iterator[WorkerRuntime]:
-    redis_server.start()
-    flush = redis.Redis.from_url(redis_server.url)
-    flush.flushall()
-    flush.close()
-    broker = setup_broker(settings(**overrides))
-    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
-    worker.start()
-    try:
-        yield current_runtime()
-    finally:
-        worker.stop()
-        broker.close()
 
 
 @pytest.fixture
 def preview_rt(
     database_url: str, redis_server: RedisServer, settings: SettingsFactory
 ) -> Iterator[WorkerRuntime]:
-    yield from _worker(redis_server, settings, media_url_ttl_s=2)
+    yield from running_worker(redis_server, settings, media_url_ttl_s=2)
 
 
 @pytest.fixture
 def no_preview_rt(
     database_url: str, redis_server: RedisServer, settings: SettingsFactory
 ) -> Iterator[WorkerRuntime]:
-    yield from _worker(redis_server, settings, live_preview=False)
+    yield from running_worker(redis_server, settings, live_preview=False)
 
 
 @pytest.fixture
