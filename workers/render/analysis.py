@@ -1,0 +1,144 @@
+"""Auto reframe's analysis: faces in pictures sampled across the moment → a focus track.
+
+Runs once per export, before any chunk renders (the plan step, or ``render`` for the command
+line); the track it returns goes into the spec, so every chunk on every machine renders the
+same camera. Pictures are decoded at low resolution (``ANALYSIS_SIDE`` on the long side) and
+sampled at ``sample_fps`` (≥ 5) of source time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from ._av import decoded_frames, ffmpeg_errors, open_input
+from .camera import CameraSettings, Sample, follow
+from .cancel import CancelPoller
+from .faces import FaceDetector, shared_detector
+from .focus import FocusPoint, FocusTrack
+from .plan import output_size
+from .probe import timeline_origin
+from .spec import CancelCheck, RenderSpec, SourceInfo
+
+#: Long side (display pixels) of the pictures the detector sees: twice its input, so the
+#: letterboxed downscale averages detail rather than dropping it.
+ANALYSIS_SIDE = 384
+#: Pictures analysed per second of source time (the issue asks for at least 5).
+SAMPLE_FPS = 5.0
+#: Seconds decoded before the moment's start, so the first sample has a picture.
+_PREROLL_S = 1.0
+
+AnalysisProgress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class FocusAnalysis:
+    """What the analysis decided: the track (never empty), whether it fell back to the
+    static ``focus_x`` for want of a face, and what it cost."""
+
+    track: FocusTrack
+    fallback: bool
+    samples: int
+    samples_with_faces: int
+    detect_s: float
+
+    @property
+    def detect_ms_per_sample(self) -> float:
+        return 1000 * self.detect_s / max(1, self.samples)
+
+
+def crop_fractions(source: SourceInfo, spec: RenderSpec) -> tuple[float, float]:
+    """The crop's (width, height) as fractions of the display frame."""
+    out_w, out_h = output_size(source, spec.aspect_ratio, spec.resolution)
+    source_aspect, target = source.width / source.height, out_w / out_h
+    return min(1.0, target / source_aspect), min(1.0, source_aspect / target)
+
+
+def sample_count(spec: RenderSpec, sample_fps: float = SAMPLE_FPS) -> int:
+    """How many pictures the analysis of ``spec``'s moment looks at."""
+    return max(1, int((spec.end_s - spec.start_s) * sample_fps) + 1)
+
+
+def analyse_focus(
+    src_path: str,
+    spec: RenderSpec,
+    source: SourceInfo,
+    *,
+    camera: CameraSettings | None = None,
+    sample_fps: float = SAMPLE_FPS,
+    detector: FaceDetector | None = None,
+    on_progress: AnalysisProgress | None = None,
+    should_cancel: CancelCheck | None = None,
+) -> FocusAnalysis:
+    """Find the subject's face through the moment and fly the virtual camera after it.
+
+    No face seen often enough anywhere → the one-point track at ``spec.focus_x`` with
+    ``fallback`` set. Raises RenderCancelled (the cancel check is asked every decoded
+    frame, at most every 0.1 s), NotAVideo or RenderError("render_failed").
+    """
+    detect = detector or shared_detector()
+    total = sample_count(spec, sample_fps)
+    times = [spec.start_s + k / sample_fps for k in range(total)]
+    poller = CancelPoller(should_cancel)
+    samples: list[Sample] = []
+    detect_s = 0.0
+    with ffmpeg_errors("analysing faces"), open_input(src_path) as container:
+        video = container.streams.video[0]
+        video.thread_type = "AUTO"
+        origin = timeline_origin(container)
+        if spec.start_s > _PREROLL_S and video.time_base is not None:
+            target = spec.start_s - _PREROLL_S + origin
+            container.seek(int(target / video.time_base), stream=video, backward=True)
+        previous: av.VideoFrame | None = None
+        for frame in decoded_frames(container, video, av.VideoFrame, poller):
+            if frame.time is None:
+                continue
+            t = frame.time - origin
+            while len(samples) < total and times[len(samples)] < t - 1e-6:
+                picture = previous if previous is not None else frame
+                started = time.perf_counter()
+                faces = detect.detect(_small_picture(picture, source))
+                detect_s += time.perf_counter() - started
+                samples.append(Sample(times[len(samples)], tuple(faces)))
+                if on_progress is not None:
+                    on_progress(len(samples), total)
+                poller.check()
+            if len(samples) >= total:
+                break
+            previous = frame
+        while previous is not None and len(samples) < total:
+            faces = detect.detect(_small_picture(previous, source))
+            samples.append(Sample(times[len(samples)], tuple(faces)))
+            if on_progress is not None:
+                on_progress(len(samples), total)
+    crop_w, crop_h = crop_fractions(source, spec)
+    track = follow(samples, spec.start_s, spec.end_s, crop_w, crop_h, camera)
+    seen = sum(1 for s in samples if s.faces)
+    if not track:
+        return FocusAnalysis(
+            (FocusPoint(spec.start_s, spec.focus_x),), True, len(samples), seen, detect_s
+        )
+    return FocusAnalysis(track, False, len(samples), seen, detect_s)
+
+
+def _small_picture(frame: av.VideoFrame, source: SourceInfo) -> npt.NDArray[np.uint8]:
+    """``frame`` as upright RGB with ``ANALYSIS_SIDE`` on its long display side."""
+    scale = ANALYSIS_SIDE / max(source.width, source.height)
+    disp_w, disp_h = max(2, round(source.width * scale)), max(2, round(source.height * scale))
+    turned = source.rotation in (90, 270)
+    coded_w, coded_h = (disp_h, disp_w) if turned else (disp_w, disp_h)
+    picture = np.asarray(
+        frame.to_ndarray(width=coded_w, height=coded_h, format="rgb24"), dtype=np.uint8
+    )
+    if source.rotation == 90:
+        picture = np.rot90(picture, k=-1)
+    elif source.rotation == 270:
+        picture = np.rot90(picture, k=1)
+    elif source.rotation == 180:
+        picture = picture[::-1, ::-1]
+    return np.ascontiguousarray(picture)
