@@ -7,6 +7,7 @@ says where the photo's left edge is at every time, so each frame's face box is k
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -105,7 +106,7 @@ def piecewise(moves: Sequence[tuple[float, float]]) -> Script:
     def left(t: float) -> float:
         if t <= moves[0][0]:
             return moves[0][1]
-        for (t0, x0), (t1, x1) in zip(moves, moves[1:], strict=False):
+        for (t0, x0), (t1, x1) in itertools.pairwise(moves):
             if t0 <= t < t1:
                 return x0 + (x1 - x0) * (t - t0) / (t1 - t0)
         return moves[-1][1]

@@ -21,6 +21,7 @@ from server.domain.storage_keys import audio_key, chunk_key, video_key
 from server.ops.metrics import record_chunk_render
 from workers import render
 from workers.actors import RetryPolicy, declare_actor
+from workers.export_focus import analysis_frames, plan_for_fan_out, settle_focus
 from workers.export_plans import plan_of, source_path
 from workers.render.spec import RenderPlan
 from workers.runtime import WorkerRuntime
@@ -39,8 +40,11 @@ CHUNK_LEASE_S = 20
 LEASE_RECHECK_MS = 5_000
 
 
-async def _record_plan(rt: WorkerRuntime, export: Export, plan: RenderPlan) -> list[int]:
-    """Create the chunk rows once; return the indexes that still need rendering."""
+async def _record_plan(
+    rt: WorkerRuntime, export: Export, plan: RenderPlan, extra_frames: int = 0
+) -> list[int]:
+    """Create the chunk rows once; return the indexes that still need rendering.
+    ``extra_frames``: work counted before the chunks (auto reframe's analysis)."""
     if export.attempt > 1 and export.started_at is None:
         await lifecycle.forget_progress(rt, export.id)
     wanted = [(c.index, c.first_frame, c.end_frame) for c in plan.chunks]
@@ -63,7 +67,7 @@ async def _record_plan(rt: WorkerRuntime, export: Export, plan: RenderPlan) -> l
         rt,
         export,
         chunks_total=len(plan.chunks),
-        frames_total=plan.total_frames,
+        frames_total=plan.total_frames + extra_frames,
         duration_s=plan.total_frames / plan.fps,
     )
     return todo
@@ -71,8 +75,11 @@ async def _record_plan(rt: WorkerRuntime, export: Export, plan: RenderPlan) -> l
 
 @export_step
 def plan_export(rt: WorkerRuntime, export: Export) -> None:
-    """Plan the chunks (probing the source, once per attempt) and fan them out."""
-    todo = rt.run(_record_plan(rt, export, plan_of(rt, export).plan))
+    """Plan the chunks (probing the source, once per attempt), analyse faces for auto
+    reframe, and fan the chunks out."""
+    planned = plan_for_fan_out(rt, export)
+    todo = rt.run(_record_plan(rt, export, planned.plan, analysis_frames(planned)))
+    settle_focus(rt, export, planned)
     for index in todo:
         actor = "render_audio" if index == AUDIO_INDEX else "render_chunk"
         args = (

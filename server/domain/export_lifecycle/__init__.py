@@ -35,6 +35,7 @@ from .deletion import delete_project
 from .effects import Effects, update_if
 from .ending import announce_end, end_event
 from .progress import (
+    ANALYSIS_INDEX,
     RENDERED_CAP,
     KeepAlive,
     Published,
@@ -53,6 +54,7 @@ from .transitions import (
 )
 
 __all__ = [
+    "ANALYSIS_INDEX",
     "RENDERED_CAP",
     "Effects",
     "KeepAlive",
