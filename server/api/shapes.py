@@ -49,7 +49,7 @@ MAX_NAME_CHARS = 255
 MAX_TITLE_CHARS = 255
 MAX_EMAIL_CHARS = 320
 #: The code of a 422 for a focus track that cannot be rendered (the message names the point).
-FOCUS_TRACK_INVALID = "focus_track_invalid"
+FOCUS_TRACK_INVALID_CODE = "focus_track_invalid"
 #: Float slack when comparing times (well under one frame).
 TIME_EPSILON_S = 1e-3
 
@@ -303,7 +303,7 @@ def check_focus_track(items: list[Any], start_s: float, end_s: float) -> None:
         check_track(_points(items), start_s, end_s)
     except TrackProblem as exc:
         at = "focus_track" if exc.index is None else f"focus_track[{exc.index}]"
-        raise refusal(str(exc), code=FOCUS_TRACK_INVALID, at=at) from exc
+        raise refusal(str(exc), code=FOCUS_TRACK_INVALID_CODE, at=at) from exc
 
 
 def _deliverable(address: str) -> str:

@@ -32,6 +32,8 @@ EXPORT_FIELDS = {
     "width",
     "height",
     "error",
+    "focus_track",
+    "focus_fallback",
     "created_at",
     "started_at",
     "finished_at",
