@@ -7,6 +7,7 @@ says where the photo's left edge is at every time, so each frame's face box is k
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ PHOTO_TOP = 300
 Script = Callable[[float], float]
 
 
+@functools.cache
 def _background() -> npt.NDArray[np.uint8]:
     """A smooth random texture (so a crop can be found back by matching), no face in it."""
     rng = np.random.default_rng(16)
@@ -42,6 +44,7 @@ def _background() -> npt.NDArray[np.uint8]:
     return (top * (1 - fr) + bottom * fr).astype(np.uint8)
 
 
+@functools.cache
 def _photo() -> npt.NDArray[np.uint8]:
     from skimage import data
 
@@ -61,10 +64,6 @@ class SubjectVideo:
     duration_s: float
     fps: int
     script: Script | None
-
-    def frame(self, t: float) -> npt.NDArray[np.uint8]:
-        """The RGB picture the file shows at ``t`` (before compression)."""
-        return _compose(self.script, t, _background(), _photo())
 
 
 def _compose(
@@ -114,17 +113,34 @@ def piecewise(moves: Sequence[tuple[float, float]]) -> Script:
     return left
 
 
-def find_crop_x(output_rgb: npt.NDArray[np.uint8], source_rgb: npt.NDArray[np.uint8]) -> float:
-    """Where (source pixels, left edge) a full-height crop of ``source_rgb`` was taken that
-    looks like ``output_rgb``: both shrunk 4×, then the best match along x (±4 px)."""
-    scale = 4
-    src = _shrink(source_rgb.astype(np.float32).mean(axis=2), scale)
-    crop_w = round(output_rgb.shape[1] * HEIGHT / output_rgb.shape[0] / scale)
-    out = output_rgb.astype(np.float32).mean(axis=2)
-    out = _resize_rows(out, src.shape[0], crop_w)
+def find_crop_x(output_rgb: npt.NDArray[np.uint8], video: SubjectVideo, t: float) -> float:
+    """Where (source pixels, left edge) a full-height crop of ``video``'s picture at ``t``
+    was taken that looks like ``output_rgb``: both in grey, shrunk 4× across and to 27 bands
+    of rows, then the best match along x (±4 px)."""
+    src = _resize_rows(_small_picture(video.script, t), BANDS, WIDTH // SCALE)
+    crop_w = round(output_rgb.shape[1] * HEIGHT / output_rgb.shape[0] / SCALE)
+    out = _resize_rows(output_rgb.astype(np.float32).mean(axis=2), BANDS, crop_w)
     windows = sliding_window_view(src, out.shape)[0]
     errors = np.abs(windows - out[None]).mean(axis=(1, 2))
-    return float(np.argmin(errors) * scale)
+    return float(np.argmin(errors) * SCALE)
+
+
+SCALE, BANDS = 4, 27
+
+
+@functools.cache
+def _small_grey(which: str) -> npt.NDArray[np.float32]:
+    picture = _background() if which == "background" else _photo()
+    return _shrink(picture.astype(np.float32).mean(axis=2), SCALE)
+
+
+def _small_picture(script: Script | None, t: float) -> npt.NDArray[np.float32]:
+    """The grey picture at ``t``, 4× smaller, composed small (within a pixel of shrinking)."""
+    picture = _small_grey("background").copy()
+    if script is not None:
+        left, top, side = round(script(t)) // SCALE, PHOTO_TOP // SCALE, PHOTO_SIDE // SCALE
+        picture[top : top + side, left : left + side] = _small_grey("photo")
+    return picture
 
 
 def _shrink(picture: npt.NDArray[np.float32], scale: int) -> npt.NDArray[np.float32]:
