@@ -9,6 +9,7 @@ import { readConfig } from "./config.js";
 import { ReelayClient } from "./reelay-client.js";
 import { ConnectionView } from "./views/connection.js";
 import { ExportsView } from "./views/exports.js";
+import { FocusControl } from "./views/focus.js";
 import { MomentsView } from "./views/moments.js";
 import { SourceView } from "./views/source.js";
 
@@ -24,10 +25,12 @@ class Page {
     this.client = null;
     this.project = null;
     this.source = new SourceView({ api: this.api, onUploaded: (p) => this.uploaded(p) });
+    this.focus = new FocusControl({ source: this.source, onChange: () => this.drawCrop() });
     this.moments = new MomentsView({
       api: this.api,
       source: this.source,
       onFocus: () => this.drawCrop(),
+      focusControl: this.focus,
     });
     this.exports = new ExportsView({ api: this.api, titleOf: (id) => this.moments.title(id) });
     $("signin-form").addEventListener("submit", (event) => {
@@ -178,7 +181,9 @@ class Page {
   }
 
   drawCrop() {
-    this.source.setCrop($("export-aspect").value, this.moments.focusValue());
+    if (!this.focus) return;
+    const { x, y } = this.focus.current();
+    this.source.setCrop($("export-aspect").value, x, y);
   }
 
   exportMessage(text, kind) {

@@ -224,6 +224,8 @@ class CaptionCreate(Body):
 class MomentCreate(Body):
     """Times are checked against the source by the route (they need the project)."""
 
+    non_finite_fields = frozenset({"focus_track"})
+
     start_s: Annotated[Number, Field(ge=0)]
     end_s: Annotated[Number, Field(gt=0)]
     title: Annotated[Text, Field(max_length=MAX_TITLE_CHARS)] = ""

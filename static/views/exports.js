@@ -4,6 +4,7 @@
  * words, and — once finished — a player and a download link.
  */
 
+import { showExportFocus } from "./focus.js";
 import { bytes, clock, percent, speed } from "../format.js";
 
 /** Past exports whose video loads with the page; older ones load on request. */
@@ -133,6 +134,8 @@ export class ExportsView {
     announce.setAttribute("aria-live", "polite");
     const error = element("p", "export-error");
     error.hidden = true;
+    const focus = element("p", "export-focus");
+    focus.hidden = true;
     const result = element("div", "export-result");
     result.hidden = true;
     const actions = element("div", "export-actions");
@@ -141,9 +144,9 @@ export class ExportsView {
     const retry = element("button", "retry-button", "Retry");
     retry.type = "button";
     actions.append(cancel, retry);
-    node.append(header, bar, stats, announce, error, result, actions);
+    node.append(header, bar, stats, announce, error, focus, result, actions);
     const card = {
-      node, title, status, bar, fill, fields, announce, error, result, cancel, retry,
+      node, title, status, bar, fill, fields, announce, error, focus, result, cancel, retry,
       state: { id: state.id, progress: 0 }, etaBase: null, etaAt: 0,
       videoUrl: null, videoLoading: false, milestone: -1,
     };
@@ -169,6 +172,10 @@ export class ExportsView {
     card.fields.chunks.textContent = s.chunks_total
       ? `Chunks ${s.chunks_done ?? 0}/${s.chunks_total}`
       : "Chunks —";
+    if (s.status === "running" && s.phase === "analysing") {
+      card.fields.chunks.textContent = "Finding faces…";
+    }
+    showExportFocus(this.api, card, before);
     card.fields.speed.hidden = s.status !== "running" || !s.speed;
     card.fields.speed.textContent = `Speed ${speed(s.speed)}`;
     this.renderEta(card);

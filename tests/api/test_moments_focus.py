@@ -41,7 +41,9 @@ async def test_track_and_mode_are_stored_and_answered(api: Api, source: dict[str
         ([{"t": 0.1, "x": 0.5}], "focus_track[0]"),
         ([{"t": 0.6 + i * 0.001, "x": 0.5} for i in range(1001)], "focus_track[1000]"),
         ([{"t": 0.6, "x": 0.5}, {"t": 0.7, "x": "NaN"}], "focus_track[1]"),
-        ([{"t": 0.6, "x": 0.5}, {"t": 0.7, "x": 1e999}], "focus_track[1]"),
+        ([{"t": 0.6, "x": 0.5}, {"t": 0.7, "x": float("nan")}], "focus_track[1]"),
+        ([{"t": float("-inf"), "x": 0.5}], "focus_track[0]"),
+        ([{"t": 0.6, "x": 0.5}, {"t": 0.7, "x": float("inf")}], "focus_track[1]"),
         ([{"t": 0.6, "x": 0.5}, {"t": 0.8}], "focus_track[1]"),
         ([{"t": 0.6, "x": 0.5}, [0.8, 0.5]], "focus_track[1]"),
         ([{"t": 1, "x": 0.5}, {"t": 1, "x": 0.6}, {"t": 1, "x": 0.7}], "focus_track[2]"),
@@ -55,12 +57,39 @@ async def test_bad_tracks_are_refused_naming_the_point(
     before = await Moment.all().count()
     response = await api.alice.post(
         f"/api/projects/{source['id']}/moments",
-        content=json.dumps(body).replace("Infinity", "1e999"),
+        content=json.dumps(body),
         headers={"content-type": "application/json"},
     )
     assert_error(response, 422, "focus_track_invalid")
     assert response.json()["error"]["message"].startswith(f"{where}:"), response.text
     assert await Moment.all().count() == before
+
+
+async def test_nan_elsewhere_is_still_malformed_json(api: Api, source: dict[str, Any]) -> None:
+    body = {
+        "start_s": 0.5,
+        "end_s": 2.5,
+        "focus_x": float("nan"),
+        "focus_track": [{"t": 1, "x": 0.5}],
+    }
+    response = await api.alice.post(
+        f"/api/projects/{source['id']}/moments",
+        content=json.dumps(body),
+        headers={"content-type": "application/json"},
+    )
+    assert_error(response, 400, "malformed_json")
+
+
+async def test_a_number_too_large_for_a_float_names_its_point(
+    api: Api, source: dict[str, Any]
+) -> None:
+    response = await api.alice.post(
+        f"/api/projects/{source['id']}/moments",
+        content='{"start_s": 0.5, "end_s": 2.5, "focus_track": [{"t": 1, "x": 1e999}]}',
+        headers={"content-type": "application/json"},
+    )
+    assert_error(response, 422, "focus_track_invalid")
+    assert response.json()["error"]["message"].startswith("focus_track[0]:")
 
 
 async def test_unknown_focus_mode_is_refused(api: Api, source: dict[str, Any]) -> None:
