@@ -12,12 +12,14 @@ import logging
 import time
 from dataclasses import replace
 
+from server.clock import utcnow
 from server.domain import export_lifecycle as lifecycle
-from server.domain.models import Export
+from server.domain.models import Export, ExportStatus
 from workers import render
 from workers.export_plans import ExportPlan, make_plan, source_path, store_plan, stored_plan
 from workers.render.analysis import analyse_focus
 from workers.render.camera import CameraSettings
+from workers.render.focus import FocusTrack, track_from_json
 from workers.runtime import WorkerRuntime
 
 logger = logging.getLogger("reelay.worker")
@@ -27,6 +29,9 @@ logger = logging.getLogger("reelay.worker")
 ANALYSIS_SHARE = 0.1
 #: Minimum wall time between two analysis progress reports from one worker.
 REPORT_INTERVAL_S = 0.2
+#: The export's heartbeat is renewed this often while faces are analysed, so the stalled-
+#: export sweeper never mistakes a long analysis for a dead worker.
+HEARTBEAT_S = 10.0
 
 
 def analysis_frames(planned: ExportPlan) -> int:
@@ -59,12 +64,18 @@ def settle_focus(rt: WorkerRuntime, export: Export, planned: ExportPlan) -> Expo
         if units:
             rt.run(lifecycle.restore_chunk_frames(rt, export.id, lifecycle.ANALYSIS_INDEX, units))
         return planned
+    if export.focus_track:
+        return _reuse_track(rt, export, planned, units)
     running = rt.run(Export.get(id=export.id))
-    last_report = 0.0
+    last_report = last_beat = time.monotonic()
 
     def on_progress(done: int, total: int) -> None:
-        nonlocal last_report
+        nonlocal last_report, last_beat
         now = time.monotonic()
+        if now - last_beat >= HEARTBEAT_S:
+            last_beat = now
+            alive = Export.filter(id=export.id, attempt=export.attempt, status=ExportStatus.RUNNING)
+            rt.run(alive.update(heartbeat_at=utcnow()))
         if now - last_report < REPORT_INTERVAL_S and done < total:
             return
         last_report = now
@@ -97,7 +108,26 @@ def settle_focus(rt: WorkerRuntime, export: Export, planned: ExportPlan) -> Expo
         len(analysis.track),
         "; no face: falling back to focus_x" if analysis.fallback else "",
     )
-    settled = ExportPlan(replace(planned.spec, focus_track=analysis.track), planned.plan)
+    return _settle(rt, export, planned, analysis.track, fallback=analysis.fallback)
+
+
+def _reuse_track(rt: WorkerRuntime, export: Export, planned: ExportPlan, units: int) -> ExportPlan:
+    """A retry renders the track an earlier attempt made (chunks it finished are reused
+    as they are, so they must agree), without looking at the faces again."""
+    track = track_from_json(export.focus_track or ())
+    logger.info(
+        "export %s: reusing the %d-point focus track of an earlier attempt", export.id, len(track)
+    )
+    rt.run(lifecycle.restore_chunk_frames(rt, export.id, lifecycle.ANALYSIS_INDEX, units))
+    return _settle(rt, export, planned, track, fallback=export.focus_fallback)
+
+
+def _settle(
+    rt: WorkerRuntime, export: Export, planned: ExportPlan, track: FocusTrack, *, fallback: bool
+) -> ExportPlan:
+    """``planned`` with ``track``, checked by the engine and stored for every later step."""
+    settled = ExportPlan(replace(planned.spec, focus_track=track), planned.plan)
+    assert planned.plan.source is not None
     render.plan_render(planned.plan.source, settled.spec)  # the engine's own check of the track
-    store_plan(rt, export, settled, fallback=analysis.fallback)
+    store_plan(rt, export, settled, fallback=fallback)
     return settled

@@ -173,3 +173,34 @@ def test_cancel_stops_the_analysis_within_half_a_second(stack: Stack, tmp_path: 
     took = ts(mine["export.cancelled"]) - ts(mine["export.cancelling"])
     assert took <= 0.5, f"the analysis went on {took:.2f} s after the cancel"
     assert "export.completed" not in mine
+
+
+def test_a_retry_renders_the_track_the_first_attempt_made(
+    stack: Stack, walk_video: SubjectVideo
+) -> None:
+    client = stack.client("retry")
+    project = upload(client, walk_video.path)
+    moment = add_moment(client, project["id"], 0.0, 6.0, focus_mode="auto")
+    export_id = start_export(client, project["id"], [moment], "9:16", "1080p")["exports"][0]["id"]
+
+    def rendering(events: list[dict[str, Any]]) -> bool:
+        return any(e["data"].get("phase") == "rendering" for e in events)
+
+    wait_for_events(client, project["id"], rendering, timeout_s=120)
+    first = client.get(f"/api/exports/{export_id}").json()["focus_track"]
+    assert first and len(first) >= 2
+    assert client.post(f"/api/exports/{export_id}/cancel").status_code == 202
+    _finished(client, project["id"], export_id)
+    retried = client.post(f"/api/exports/{export_id}/retry")
+    assert retried.status_code == 202, retried.text
+
+    def completed(events: list[dict[str, Any]]) -> bool:
+        return any(e["type"] == "export.completed" and e["export_id"] == export_id for e in events)
+
+    events = wait_for_events(client, project["id"], completed, timeout_s=300)
+    export = client.get(f"/api/exports/{export_id}").json()
+    assert export["status"] == "completed" and export["focus_track"] == first
+    second = [e for e in events if e.get("export_id") == export_id and e["type"] == "export.queued"]
+    assert [e["data"]["attempt"] for e in second] == [1, 2]
+    log = stack.log()
+    assert f"export {export_id}: reusing the" in log, "the retry did not analyse again"
