@@ -101,6 +101,7 @@ export class FocusControl {
     this.source = source;
     this.onChange = onChange;
     this.keyframes = [];
+    this.previewed = null;
     this.picking = false;
     this.slider = $("moment-focus");
     this.panel = $("focus-keyframes");
@@ -135,6 +136,7 @@ export class FocusControl {
 
   modeChanged() {
     const mode = this.mode();
+    this.previewed = null;
     this.panel.hidden = mode !== "keyframes";
     $("focus-auto-hint").hidden = mode !== "auto";
     if (mode !== "keyframes") this.arm(false);
@@ -201,13 +203,21 @@ export class FocusControl {
   }
 
   /** Where the crop is centred now, for the overlay: the keyframes' curve at the player's
-   * time in keyframe mode, else the slider. */
+   * time in keyframe mode, else the previewed moment's track, else the slider. */
   current() {
     const time = this.source.currentTime();
     if (this.mode() === "keyframes" && this.keyframes.length && time !== null) {
       return focusAt(this.keyframes, time);
     }
+    if (this.previewed && time !== null) return focusAt(this.previewed, time);
     return { x: Number(this.slider.value), y: null };
+  }
+
+  /** Show a marked moment's crop on the player: its track (for auto, the one its latest
+   * export followed), or its static focus; null stops previewing. */
+  preview(track) {
+    this.previewed = track?.length ? track : null;
+    this.onChange();
   }
 
   /** The moment body's focus fields, or {error} when keyframe mode has none. */

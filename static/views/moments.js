@@ -10,11 +10,12 @@ import { describeMomentFocus } from "./focus.js";
 const $ = (id) => document.getElementById(id);
 
 export class MomentsView {
-  constructor({ api, source, onFocus, focusControl }) {
+  constructor({ api, source, onFocus, focusControl, onPreview }) {
     this.api = api;
     this.source = source;
     this.onFocus = onFocus;
     this.focusControl = focusControl;
+    this.onPreview = onPreview;
     this.projectId = null;
     this.moments = new Map();
     this.form = $("moment-form");
@@ -152,7 +153,13 @@ export class MomentsView {
         times.textContent = `${moment.start_s.toFixed(2)}–${moment.end_s.toFixed(2)} s · ${
           describeMomentFocus(moment)} · ${lines} caption${lines === 1 ? "" : "s"}`;
         label.append(box, name, times);
-        item.append(label);
+        const preview = document.createElement("button");
+        preview.type = "button";
+        preview.className = "moment-preview";
+        preview.textContent = "Preview crop";
+        preview.setAttribute("aria-label", `Preview the crop of ${this.title(moment.id)}`);
+        preview.addEventListener("click", () => this.onPreview(moment));
+        item.append(label, preview);
         return item;
       }),
     );

@@ -159,6 +159,15 @@ async def test_auto_reframe_export_shows_the_face_centred(
         faces = detector.detect(np.asarray(picture.resize((216, 384))))
         assert faces, f"no face in the clip at {t} s"
         assert low <= faces[0].cx <= high, f"the face is off-centre at {t} s: {faces[0]}"
+    # the moment's preview: the source player's crop window follows the exported track
+    await page.click("#moment-list li:has-text('Walk and talk') .moment-preview")
+    await page.wait_for_function(
+        "() => document.getElementById('moment-message').textContent.includes('faces')"
+    )
+    for t, face_x in ((0.25, (150 + 227.5) / 1920), (5.5, (1250 + 227.5) / 1920)):
+        await seek(page, t)
+        centre = await crop_centre(page)
+        assert abs(centre - max(face_x, 0.158)) < 0.05, (t, centre, face_x)
     await page.eval_on_selector(f"{card} video", "v => { v.currentTime = 3.6; }")
     await page.wait_for_timeout(300)
     await page.locator(card).scroll_into_view_if_needed()
