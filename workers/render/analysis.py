@@ -8,8 +8,11 @@ sampled at ``sample_fps`` (≥ 5) of source time.
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import av
@@ -80,9 +83,10 @@ def analyse_focus(
 ) -> FocusAnalysis:
     """Find the subject's face through the moment and fly the virtual camera after it.
 
-    No face seen often enough anywhere → the one-point track at ``spec.focus_x`` with
-    ``fallback`` set. Raises RenderCancelled (the cancel check is asked every decoded
-    frame, at most every 0.1 s), NotAVideo or RenderError("render_failed").
+    Decoding runs in a thread of its own, a few pictures ahead of the detector, so the two
+    share the machine's cores. No face seen often enough anywhere → the one-point track at
+    ``spec.focus_x`` with ``fallback`` set. Raises RenderCancelled (the cancel check is
+    asked at every picture, at most every 0.1 s), NotAVideo or RenderError("render_failed").
     """
     detect = detector or shared_detector()
     total = sample_count(spec, sample_fps)
@@ -91,50 +95,17 @@ def analyse_focus(
     samples: list[Sample] = []
     detect_s = 0.0
     scan_every = max(1, round(FULL_SCAN_S * sample_fps))
-
-    def look(frame: av.VideoFrame) -> Sample:
-        """The faces of the next sample: the whole picture now and then, else near the
-        face the last sample saw."""
-        picture = _small_picture(frame, source)
-        index = len(samples)
-        last = samples[-1].faces if samples else ()
-        if last and index % scan_every:
-            faces = detect.detect_near(picture, max(last, key=lambda f: f.area))
-        else:
-            faces = detect.detect(picture)
-        return Sample(times[index], tuple(faces))
-
-    with ffmpeg_errors("analysing faces"), open_input(src_path) as container:
-        video = container.streams.video[0]
-        video.thread_type = "AUTO"
-        # Pictures nothing else refers to (most B-frames) are not decoded: about half the
-        # decoding, while the gaps stay far under a sample's interval (checked below).
-        video.codec_context.skip_frame = "NONREF"
-        origin = timeline_origin(container)
-        last_t: float | None = None
-        if spec.start_s > _PREROLL_S and video.time_base is not None:
-            target = spec.start_s - _PREROLL_S + origin
-            container.seek(int(target / video.time_base), stream=video, backward=True)
-        previous: av.VideoFrame | None = None
-        for frame in decoded_frames(container, video, av.VideoFrame, poller):
-            if frame.time is None:
-                continue
-            t = frame.time - origin
-            if last_t is not None and t - last_t > 1 / sample_fps:
-                video.codec_context.skip_frame = "DEFAULT"  # a source of long B-runs
-            last_t = t
-            while len(samples) < total and times[len(samples)] < t - 1e-6:
-                started = time.perf_counter()
-                samples.append(look(previous if previous is not None else frame))
-                detect_s += time.perf_counter() - started
-                if on_progress is not None:
-                    on_progress(len(samples), total)
-                poller.check()
-            if len(samples) >= total:
-                break
-            previous = frame
-        while previous is not None and len(samples) < total:
-            samples.append(look(previous))
+    with _Pictures(src_path, source, times, sample_fps, poller.check) as pictures:
+        for picture in pictures:
+            started = time.perf_counter()
+            index = len(samples)
+            last = samples[-1].faces if samples else ()
+            if last and index % scan_every:
+                faces = detect.detect_near(picture, max(last, key=lambda f: f.area))
+            else:
+                faces = detect.detect(picture)
+            samples.append(Sample(times[index], tuple(faces)))
+            detect_s += time.perf_counter() - started
             if on_progress is not None:
                 on_progress(len(samples), total)
     crop_w, crop_h = crop_fractions(source, spec)
@@ -145,6 +116,117 @@ def analyse_focus(
             (FocusPoint(spec.start_s, spec.focus_x),), True, len(samples), seen, detect_s
         )
     return FocusAnalysis(track, False, len(samples), seen, detect_s)
+
+
+class _Pictures:
+    """The small pictures shown at ``times``, decoded by a thread a few ahead of the reader.
+
+    Iterating yields one picture per time (the latest decoded frame at or before it),
+    calling ``check`` (the cancel poll) at least every 50 ms while it waits; leaving the
+    ``with`` stops the thread. A decoding error is raised to the reader.
+    """
+
+    AHEAD = 8
+
+    def __init__(
+        self,
+        src_path: str,
+        source: SourceInfo,
+        times: list[float],
+        sample_fps: float,
+        check: Callable[[], None],
+    ) -> None:
+        self._check = check
+        self.src_path, self.source, self.times, self.sample_fps = (
+            src_path,
+            source,
+            times,
+            sample_fps,
+        )
+        self._queue: queue.Queue[npt.NDArray[np.uint8] | BaseException | None] = queue.Queue(
+            self.AHEAD
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="reelay-analysis", daemon=True)
+
+    def __enter__(self) -> _Pictures:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get_nowait()
+            self._thread.join(0.05)
+
+    def __iter__(self) -> Iterator[npt.NDArray[np.uint8]]:
+        while True:
+            self._check()
+            try:
+                item = self._queue.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _put(self, item: npt.NDArray[np.uint8] | BaseException | None) -> bool:
+        """Hand ``item`` over unless the reader left; False once it has."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            with ffmpeg_errors("analysing faces"):
+                self._decode()
+            self._put(None)
+        except BaseException as exc:  # handed to the reader, who raises it
+            self._put(exc)
+
+    def _decode(self) -> None:
+        times, total, origin_source = self.times, len(self.times), self.source
+        sent = 0
+        with open_input(self.src_path) as container:
+            video = container.streams.video[0]
+            video.thread_type = "AUTO"
+            # Pictures nothing else refers to (B-frames, mostly) are not decoded: about half
+            # the work, while the gaps stay far under a sample's interval (checked below).
+            video.codec_context.skip_frame = "NONREF"
+            origin = timeline_origin(container)
+            if times[0] > _PREROLL_S and video.time_base is not None:
+                target = times[0] - _PREROLL_S + origin
+                container.seek(int(target / video.time_base), stream=video, backward=True)
+            previous: av.VideoFrame | None = None
+            last_t: float | None = None
+            for frame in decoded_frames(container, video, av.VideoFrame, CancelPoller(None)):
+                if self._stop.is_set() or frame.time is None:
+                    if self._stop.is_set():
+                        return
+                    continue
+                t = frame.time - origin
+                if last_t is not None and t - last_t > 1 / self.sample_fps:
+                    video.codec_context.skip_frame = "DEFAULT"  # a source of long B-runs
+                last_t = t
+                while sent < total and times[sent] < t - 1e-6:
+                    shown = previous if previous is not None else frame
+                    if not self._put(_small_picture(shown, origin_source)):
+                        return
+                    sent += 1
+                if sent >= total:
+                    return
+                previous = frame
+            while previous is not None and sent < total:
+                if not self._put(_small_picture(previous, origin_source)):
+                    return
+                sent += 1
 
 
 def _small_picture(frame: av.VideoFrame, source: SourceInfo) -> npt.NDArray[np.uint8]:
