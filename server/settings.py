@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     chunk_s: Interval = Field(6.0, description="chunk length for parallel rendering")
     render_preset: str = Field("veryfast", description="libx264 preset")
     render_crf: int = Field(23, ge=0, le=51, description="libx264 constant rate factor")
+    focus_max_pan: float = Field(
+        0.25, gt=0, le=10, description="auto reframe: crop widths per second the camera pans"
+    )
     event_log_maxlen: Count = Field(10_000, description="events kept per project log")
     event_log_max_age_s: Interval = Field(7 * 24 * 3600.0, description="event age kept")
     progress_min_interval_s: Seconds = Field(0.25, description="in-chunk progress throttle")

@@ -11,6 +11,7 @@ reason: a deeply nested document costs recursion in every later reader.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any, NoReturn
 
 #: Deepest nesting of arrays/objects accepted in any JSON a client sends.
@@ -80,18 +81,45 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def loads_checked(raw: str | bytes, where: str = "body") -> Any:
-    """Parse client JSON: strict (no NaN/Infinity), valid Unicode, bounded depth.
+class _NonFinite(float):
+    """A ``NaN``/``Infinity`` literal read under a key that lets its own validator refuse
+    it (naming where), rather than the parser refusing the whole body."""
+
+
+def _non_finite_outside(value: Any, allowed: Collection[str]) -> bool:
+    """Whether a ``_NonFinite`` sits anywhere but under one of the top-level ``allowed``."""
+    stack = (
+        [v for k, v in value.items() if k not in allowed] if isinstance(value, dict) else [value]
+    )
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _NonFinite):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def loads_checked(
+    raw: str | bytes, where: str = "body", *, non_finite_under: Collection[str] = ()
+) -> Any:
+    """Parse client JSON: strict (no NaN/Infinity — except anywhere under the top-level keys
+    ``non_finite_under``, left for their validator), valid Unicode, bounded depth.
 
     Raises ValueError (malformed, including too deep for the parser itself),
     InvalidText or TooDeep — never RecursionError.
     """
     if isinstance(raw, bytes):
         raw = decode_utf8(raw, where)
+    constant = _NonFinite if non_finite_under else _reject_constant
     try:
-        value = json.loads(raw, parse_constant=_reject_constant)
+        value = json.loads(raw, parse_constant=constant)
     except RecursionError as exc:
         raise TooDeep(f"{where}: nested deeper than {MAX_JSON_DEPTH} levels") from exc
+    if non_finite_under and _non_finite_outside(value, non_finite_under):
+        raise ValueError("NaN and Infinity are not valid JSON")
     check_json_value(value, where)
     return value
 

@@ -85,6 +85,10 @@ export class Api {
     return this.request("POST", `/api/projects/${encodeURIComponent(projectId)}/exports`, request);
   }
 
+  exportById(exportId) {
+    return this.request("GET", `/api/exports/${encodeURIComponent(exportId)}`);
+  }
+
   cancel(exportId) {
     return this.request("POST", `/api/exports/${encodeURIComponent(exportId)}/cancel`);
   }

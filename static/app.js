@@ -9,6 +9,7 @@ import { readConfig } from "./config.js";
 import { ReelayClient } from "./reelay-client.js";
 import { ConnectionView } from "./views/connection.js";
 import { ExportsView } from "./views/exports.js";
+import { FocusControl } from "./views/focus.js";
 import { MomentsView } from "./views/moments.js";
 import { SourceView } from "./views/source.js";
 
@@ -24,10 +25,13 @@ class Page {
     this.client = null;
     this.project = null;
     this.source = new SourceView({ api: this.api, onUploaded: (p) => this.uploaded(p) });
+    this.focus = new FocusControl({ source: this.source, onChange: () => this.drawCrop() });
     this.moments = new MomentsView({
       api: this.api,
       source: this.source,
       onFocus: () => this.drawCrop(),
+      focusControl: this.focus,
+      onPreview: (moment) => this.previewMoment(moment),
     });
     this.exports = new ExportsView({ api: this.api, titleOf: (id) => this.moments.title(id) });
     $("signin-form").addEventListener("submit", (event) => {
@@ -177,8 +181,34 @@ class Page {
     );
   }
 
+  /** Play a marked moment from its start with its crop drawn: its keyframes, or for auto
+   * the track its newest finished export followed (fetched: events do not carry it). */
+  async previewMoment(moment) {
+    let track = moment.focus_track ?? [{ t: moment.start_s, x: moment.focus_x }];
+    if (moment.focus_mode === "auto") {
+      const done = this.sortedExports(this.project.id)
+        .find((e) => e.moment_id === moment.id && e.status === "completed");
+      const row = done ? await this.api.exportById(done.id).catch(() => null) : null;
+      if (row?.focus_track) {
+        track = row.focus_track;
+        this.moments.say(
+          row.focus_fallback
+            ? "No face was found in this moment: its export kept the static focus."
+            : "The crop follows the faces its latest export found.",
+          "ok",
+        );
+      } else {
+        this.moments.say("Export this moment to see the crop follow the faces.", "ok");
+      }
+    }
+    this.focus.preview(track);
+    if (this.source.currentTime() !== null) this.source.player.currentTime = moment.start_s;
+  }
+
   drawCrop() {
-    this.source.setCrop($("export-aspect").value, this.moments.focusValue());
+    if (!this.focus) return;
+    const { x, y } = this.focus.current();
+    this.source.setCrop($("export-aspect").value, x, y);
   }
 
   exportMessage(text, kind) {

@@ -85,7 +85,7 @@ export function applyEvent(state, event) {
       break;
     case "export.progress":
       if (!TERMINAL.has(next.status) && next.status !== "cancelling") next.status = "running";
-      for (const key of ["chunks_done", "chunks_total", "eta_s", "speed"]) {
+      for (const key of ["chunks_done", "chunks_total", "eta_s", "speed", "phase"]) {
         if (key in data) next[key] = data[key];
       }
       if (typeof data.progress === "number") {

@@ -21,6 +21,7 @@ from server.domain.storage_keys import audio_key, chunk_key, poster_key, segment
 from server.ops.metrics import record_chunk_render
 from workers import render
 from workers.actors import RetryPolicy, declare_actor
+from workers.export_focus import analysis_frames, plan_for_fan_out, settle_focus
 from workers.export_plans import plan_of, source_path
 from workers.render.spec import ChunkPlan, RenderPlan
 from workers.runtime import WorkerRuntime, current_runtime
@@ -39,8 +40,11 @@ CHUNK_LEASE_S = 20
 LEASE_RECHECK_MS = 5_000
 
 
-async def _record_plan(rt: WorkerRuntime, export: Export, plan: RenderPlan) -> list[int]:
-    """Create the chunk rows once; return the indexes that still need rendering."""
+async def _record_plan(
+    rt: WorkerRuntime, export: Export, plan: RenderPlan, extra_frames: int = 0
+) -> list[int]:
+    """Create the chunk rows once; return the indexes that still need rendering.
+    ``extra_frames``: work counted before the chunks (auto reframe's analysis)."""
     if export.attempt > 1 and export.started_at is None:
         await lifecycle.forget_progress(rt, export.id)
     # The audio goes first: one quick encode, so the preview has sound from its start.
@@ -65,7 +69,7 @@ async def _record_plan(rt: WorkerRuntime, export: Export, plan: RenderPlan) -> l
         rt,
         export,
         chunks_total=len(plan.chunks),
-        frames_total=plan.total_frames,
+        frames_total=plan.total_frames + extra_frames,
         duration_s=plan.total_frames / plan.fps,
     )
     if rt.settings.live_preview:  # chunks kept from an earlier attempt are playable now
@@ -79,13 +83,16 @@ async def _stored(rt: WorkerRuntime, key: str | None) -> bool:
 
 @export_step
 def plan_export(rt: WorkerRuntime, export: Export) -> None:
-    """Plan the chunks (probing the source, once per attempt) and fan them out.
+    """Plan the chunks (probing the source, once per attempt), analyse faces for auto
+    reframe, and fan the chunks out.
 
     With the live preview on and the first chunk still to render, only it (and the audio)
     go out now, so it renders with the machine to itself and can be watched sooner; the
     rest follow the moment it is done (``_release_rest``).
     """
-    todo = rt.run(_record_plan(rt, export, plan_of(rt, export).plan))
+    planned = plan_for_fan_out(rt, export)
+    todo = rt.run(_record_plan(rt, export, planned.plan, analysis_frames(planned)))
+    settle_focus(rt, export, planned)
     head_start = rt.settings.live_preview and 0 in todo
     if head_start:  # whichever run of the first chunk finishes sends the rest
         rt.sync_redis.delete(redis_keys.fan_out_claim(export.id, export.attempt))

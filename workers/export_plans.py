@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from server.domain.models import Export, Moment, Project
 from workers import render
+from workers.render.focus import track_from_json, track_to_json
 from workers.render.spec import Caption, RenderPlan, RenderSpec
 from workers.runtime import WorkerRuntime
 from workers.sources import local_source
@@ -38,12 +39,15 @@ def spec_for(export: Export, moment: Moment, rt: WorkerRuntime) -> RenderSpec:
         Caption(start_s=float(c["start_s"]), end_s=float(c["end_s"]), text=str(c["text"]))
         for c in (moment.captions or [])
     )
+    auto = moment.focus_mode == "auto"
     return RenderSpec(
         start_s=moment.start_s,
         end_s=moment.end_s,
         aspect_ratio=export.aspect_ratio,  # type: ignore[arg-type]
         resolution=export.resolution,  # type: ignore[arg-type]
         focus_x=moment.focus_x,
+        focus_track=() if auto else track_from_json(moment.focus_track or ()),
+        focus_mode="auto" if auto else "manual",
         captions=captions if export.captions else (),
         preset=rt.settings.render_preset,
         crf=rt.settings.render_crf,
@@ -72,22 +76,43 @@ async def source_path(rt: WorkerRuntime, export: Export) -> str:
     return str(await local_source(rt, project))
 
 
+class PlanPending(RuntimeError):
+    """A step found no plan for an auto-reframed export: only the plan step analyses
+    faces, so this step fails for now and its retry finds the plan stored."""
+
+
 def plan_of(rt: WorkerRuntime, export: Export) -> ExportPlan:
     """The attempt's plan: the stored one, else made now — probing the source — and stored.
 
-    Raises the render engine's errors (not a video, moment out of range, …) when planning.
+    Raises the render engine's errors (not a video, moment out of range, …) when planning,
+    and PlanPending for an auto-reframed export whose plan step has not finished.
     """
     known = stored_plan(export)
     if known is not None:
         return known
+    made = make_plan(rt, export)
+    if made.spec.needs_analysis:
+        raise PlanPending(f"export {export.id}: its focus track is not analysed yet")
+    store_plan(rt, export, made, fallback=False)
+    return made
+
+
+def make_plan(rt: WorkerRuntime, export: Export) -> ExportPlan:
+    """Probe the source and plan the moment (nothing stored)."""
     moment = rt.run(Moment.get(id=export.moment_id))
     src = rt.run(source_path(rt, export))
     spec = spec_for(export, moment, rt)
     made = ExportPlan(spec, render.plan_render(render.probe(src), spec))
     logger.info("export %s: source probed, %d chunks planned", export.id, len(made.plan.chunks))
+    return made
+
+
+def store_plan(rt: WorkerRuntime, export: Export, made: ExportPlan, *, fallback: bool) -> None:
+    """Store the attempt's plan, and beside it the focus track it renders (None: the static
+    ``focus_x``) and whether auto reframe fell back for want of a face."""
+    track = track_to_json(made.spec.focus_track) if made.spec.focus_track else None
     rt.run(
         Export.filter(id=export.id, attempt=export.attempt).update(
-            plan=made.to_json(export.attempt)
+            plan=made.to_json(export.attempt), focus_track=track, focus_fallback=fallback
         )
     )
-    return made

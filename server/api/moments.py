@@ -65,8 +65,13 @@ async def create_moment(request: Request) -> Response:
     project = await owned(Project, request.path_params["project_id"], user)
     asked = await read_body(request, MomentCreate)
     check_against_source(asked, project, services(request).settings)
+    fields = asked.model_dump(exclude={"focus_track"})
     moment = await Moment.create(
-        id=new_id("mom"), user_id=user.id, project=project, **asked.model_dump()
+        id=new_id("mom"),
+        user_id=user.id,
+        project=project,
+        focus_track=asked.stored_track(),
+        **fields,
     )
     return answer(shapes.Moment.of(moment), 201)
 

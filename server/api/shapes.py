@@ -9,9 +9,16 @@ settings give them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from server.domain import models
 from server.domain.email_address import InvalidEmail, deliverable_address
@@ -28,11 +35,21 @@ from server.http.shapes import (
     Timestamp,
     refusal,
 )
+from workers.render.focus import (
+    MAX_FOCUS_POINTS,
+    FocusMode,
+    TrackProblem,
+    check_track,
+    track_to_json,
+)
+from workers.render.focus import FocusPoint as RenderFocusPoint
 from workers.render.spec import AspectRatio, Resolution
 
 MAX_NAME_CHARS = 255
 MAX_TITLE_CHARS = 255
 MAX_EMAIL_CHARS = 320
+#: The code of a 422 for a focus track that cannot be rendered (the message names the point).
+FOCUS_TRACK_INVALID_CODE = "focus_track_invalid"
 #: Float slack when comparing times (well under one frame).
 TIME_EPSILON_S = 1e-3
 
@@ -62,6 +79,21 @@ class Caption(Shape):
     text: str
 
 
+class FocusPoint(Shape):
+    """The crop's centre at source time ``t``: ``x``/``y`` fractions of the frame (``y``
+    only when the crop is shorter than the source)."""
+
+    t: float
+    x: float = Field(ge=0, le=1)
+    y: float | None = Field(default=None, ge=0, le=1)
+
+
+def focus_points(stored: list[dict[str, float]] | None) -> list[FocusPoint] | None:
+    if stored is None:
+        return None
+    return [FocusPoint.model_construct(None, **item) for item in stored]
+
+
 class Moment(Shape):
     id: str
     project_id: str
@@ -69,13 +101,17 @@ class Moment(Shape):
     end_s: float
     title: str
     focus_x: float = Field(ge=0, le=1)
+    focus_mode: FocusMode
+    focus_track: list[FocusPoint] | None
     captions: list[Caption]
     created_at: Timestamp
 
     @classmethod
     def of(cls, row: models.Moment) -> Self:
         return cls.from_row(
-            row, captions=[Caption.model_construct(**item) for item in row.captions or []]
+            row,
+            captions=[Caption.model_construct(**item) for item in row.captions or []],
+            focus_track=focus_points(row.focus_track),
         )
 
 
@@ -119,6 +155,8 @@ class Export(Shape):
     width: int | None
     height: int | None
     error: ErrorDetail | None
+    focus_track: list[FocusPoint] | None
+    focus_fallback: bool
     created_at: Timestamp
     started_at: Timestamp | None
     finished_at: Timestamp | None
@@ -140,6 +178,7 @@ class Export(Shape):
             preview_url=media.preview_url if media else None,
             poster_url=media.poster_url if media else None,
             error=error,
+            focus_track=focus_points(row.focus_track),
         )
 
 
@@ -200,10 +239,24 @@ class CaptionCreate(Body):
 class MomentCreate(Body):
     """Times are checked against the source by the route (they need the project)."""
 
+    non_finite_fields = frozenset({"focus_track"})
+
     start_s: Annotated[Number, Field(ge=0)]
     end_s: Annotated[Number, Field(gt=0)]
     title: Annotated[Text, Field(max_length=MAX_TITLE_CHARS)] = ""
     focus_x: Annotated[Number, Field(ge=0, le=1)] = 0.5
+    focus_mode: FocusMode = "manual"
+    focus_track: Annotated[
+        list[Any] | None,
+        WithJsonSchema(
+            {
+                "type": ["array", "null"],
+                "minItems": 1,
+                "maxItems": MAX_FOCUS_POINTS,
+                "items": FocusPoint.model_json_schema(),
+            }
+        ),
+    ] = None
     captions: Annotated[list[CaptionCreate], AtMost("max_captions")] = Field(default_factory=list)
 
     @field_validator("end_s")
@@ -226,6 +279,48 @@ class MomentCreate(Body):
                     at=f"captions[{index}].start_s",
                 )
         return self
+
+    @model_validator(mode="after")
+    def _track_inside(self) -> Self:
+        if self.focus_track is not None:
+            check_focus_track(self.focus_track, self.start_s, self.end_s)
+        return self
+
+    def stored_track(self) -> list[dict[str, float]] | None:
+        """The track as the row keeps it (checked by the validator)."""
+        if self.focus_track is None:
+            return None
+        return track_to_json(_points(self.focus_track))
+
+
+def _points(items: list[Any]) -> list[RenderFocusPoint]:
+    """Each item as a point; raises TrackProblem naming the first that is not an object of
+    numbers ``t``, ``x`` and optionally ``y``."""
+    points = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise TrackProblem("must be an object {t, x, y?}", index)
+        values = {}
+        for key in ("t", "x", "y"):
+            value = item.get(key)
+            if value is None and key == "y":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TrackProblem(f"{key} must be a number", index)
+            values[key] = float(value)
+        points.append(RenderFocusPoint(values["t"], values["x"], values.get("y")))
+    return points
+
+
+def check_focus_track(items: list[Any], start_s: float, end_s: float) -> None:
+    """A 422 ``focus_track_invalid`` naming the first bad point of a client's track."""
+    try:
+        if len(items) > MAX_FOCUS_POINTS:
+            raise TrackProblem(f"at most {MAX_FOCUS_POINTS} points", MAX_FOCUS_POINTS)
+        check_track(_points(items), start_s, end_s)
+    except TrackProblem as exc:
+        at = "focus_track" if exc.index is None else f"focus_track[{exc.index}]"
+        raise refusal(str(exc), code=FOCUS_TRACK_INVALID_CODE, at=at) from exc
 
 
 def _deliverable(address: str) -> str:

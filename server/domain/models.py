@@ -88,6 +88,10 @@ class Moment(Model):
     end_s = fields.FloatField()
     title = fields.CharField(max_length=255, default="")
     focus_x = fields.FloatField(default=0.5)
+    # "manual": focus_track if set, else focus_x; "auto": faces, analysed by each export
+    focus_mode = fields.CharField(max_length=8, default="manual")
+    # [{"t", "x", "y"?}] in source time (workers.render.focus), or None
+    focus_track: fields.JSONField[list[dict[str, float]]] = fields.JSONField(null=True)
     # [{"start_s", "end_s", "text"}] in source time
     captions: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -161,6 +165,10 @@ class Export(Model):
     # what plan_export decided, written once per attempt: {"attempt", "spec", "plan"} (the
     # render spec and RenderPlan.to_json), so chunks and the finalizer never probe again
     plan: fields.JSONField[dict[str, Any]] = fields.JSONField(null=True)
+    # the focus track this attempt renders (stored with the plan), and whether auto reframe
+    # found no face and fell back to the moment's focus_x
+    focus_track: fields.JSONField[list[dict[str, float]]] = fields.JSONField(null=True)
+    focus_fallback = fields.BooleanField(default=False)
 
     project_id: str
     moment_id: str

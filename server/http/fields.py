@@ -9,6 +9,7 @@ so the page can point at it.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -33,10 +34,13 @@ def is_json_media_type(content_type: str | None) -> bool:
     return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
-async def read_json(request: Request, *, max_bytes: int | None = None) -> dict[str, Any]:
+async def read_json(
+    request: Request, *, max_bytes: int | None = None, non_finite_under: Collection[str] = ()
+) -> dict[str, Any]:
     """The body as a JSON object: 415 for a non-JSON Content-Type, 413 past ``max_bytes``
     (default: the ``max_json_bytes`` setting; counted while reading, whatever
-    Content-Length says), 400 if malformed, nested too deep or not valid text."""
+    Content-Length says), 400 if malformed, nested too deep or not valid text.
+    ``NaN``/``Infinity`` are malformed, except under the top-level ``non_finite_under``."""
     if not is_json_media_type(request.headers.get("content-type")):
         raise ApiError(
             "the body must be JSON (Content-Type: application/json)",
@@ -58,7 +62,7 @@ async def read_json(request: Request, *, max_bytes: int | None = None) -> dict[s
     except UnicodeDecodeError as exc:
         raise BadRequest("request body is not UTF-8 JSON", code="malformed_json") from exc
     try:
-        value = loads_checked(text)
+        value = loads_checked(text, non_finite_under=non_finite_under)
     except (InvalidText, TooDeep):
         raise  # 400 invalid_text / json_too_deep, naming where (server.errors)
     except ValueError as exc:
@@ -71,7 +75,8 @@ async def read_json(request: Request, *, max_bytes: int | None = None) -> dict[s
 async def read_body(request: Request, body: type[B]) -> B:
     """The JSON body validated as ``body``: a 400/413/415 as ``read_json`` says, then a
     400 ``invalid_text`` or a 422 naming the first bad field."""
-    return validated(request, body, await read_json(request))
+    allowed = body.non_finite_fields
+    return validated(request, body, await read_json(request, non_finite_under=allowed))
 
 
 def validated(request: Request, body: type[B], value: dict[str, Any]) -> B:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
     BaseModel,
@@ -189,6 +189,10 @@ class Body(BaseModel):
     with ``context={"settings": settings}`` for the limits that are settings (``AtMost``)."""
 
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    #: Top-level fields whose own validator refuses ``NaN``/``Infinity`` (naming where);
+    #: anywhere else the parser refuses them (400 ``malformed_json``).
+    non_finite_fields: ClassVar[frozenset[str]] = frozenset()
 
 
 class Shape(BaseModel):

@@ -5,6 +5,7 @@
  * link (views/preview.js).
  */
 
+import { showExportFocus } from "./focus.js";
 import { bytes, clock, percent, speed } from "../format.js";
 import { element } from "./dom.js";
 import { ClipPlayer } from "./preview.js";
@@ -128,6 +129,8 @@ export class ExportsView {
     announce.setAttribute("aria-live", "polite");
     const error = element("p", "export-error");
     error.hidden = true;
+    const focus = element("p", "export-focus");
+    focus.hidden = true;
     const result = element("div", "export-result");
     result.hidden = true;
     const actions = element("div", "export-actions");
@@ -136,9 +139,9 @@ export class ExportsView {
     const retry = element("button", "retry-button", "Retry");
     retry.type = "button";
     actions.append(cancel, retry);
-    node.append(header, bar, stats, announce, error, result, actions);
+    node.append(header, bar, stats, announce, error, focus, result, actions);
     const card = {
-      node, title, status, bar, fill, fields, announce, error, result, cancel, retry,
+      node, title, status, bar, fill, fields, announce, error, focus, result, cancel, retry,
       state: { id: state.id, progress: 0 }, etaBase: null, etaAt: 0,
       player: null, stopping: false, milestone: -1,
     };
@@ -164,6 +167,10 @@ export class ExportsView {
     card.fields.chunks.textContent = s.chunks_total
       ? `Chunks ${s.chunks_done ?? 0}/${s.chunks_total}`
       : "Chunks —";
+    if (s.status === "running" && s.phase === "analysing") {
+      card.fields.chunks.textContent = "Finding faces…";
+    }
+    showExportFocus(this.api, card, before);
     card.fields.speed.hidden = s.status !== "running" || !s.speed;
     card.fields.speed.textContent = `Speed ${speed(s.speed)}`;
     this.renderEta(card);

@@ -5,14 +5,17 @@
 
 import { parseCaptions } from "../captions.js";
 import { clock } from "../format.js";
+import { describeMomentFocus } from "./focus.js";
 
 const $ = (id) => document.getElementById(id);
 
 export class MomentsView {
-  constructor({ api, source, onFocus }) {
+  constructor({ api, source, onFocus, focusControl, onPreview }) {
     this.api = api;
     this.source = source;
     this.onFocus = onFocus;
+    this.focusControl = focusControl;
+    this.onPreview = onPreview;
     this.projectId = null;
     this.moments = new Map();
     this.form = $("moment-form");
@@ -92,12 +95,14 @@ export class MomentsView {
     if (outside) {
       return { error: `The caption "${outside.text}" must lie inside the moment (${start}–${end} s).` };
     }
+    const focus = this.focusControl.body();
+    if (focus.error) return { error: focus.error };
     return {
       moment: {
         start_s: start,
         end_s: end,
         title: $("moment-title").value.trim(),
-        focus_x: this.focusValue(),
+        ...focus,
         captions,
       },
     };
@@ -118,6 +123,7 @@ export class MomentsView {
       this.say(`Added "${this.title(created.id)}".`, "ok");
       $("moment-title").value = "";
       $("moment-captions").value = "";
+      this.focusControl.reset();
     } catch (failure) {
       this.say(failure.message, "error");
     } finally {
@@ -144,10 +150,16 @@ export class MomentsView {
         const times = document.createElement("span");
         times.className = "moment-times";
         const lines = moment.captions.length;
-        times.textContent = `${moment.start_s.toFixed(2)}–${moment.end_s.toFixed(2)} s · focus ${
-          Math.round(moment.focus_x * 100)}% · ${lines} caption${lines === 1 ? "" : "s"}`;
+        times.textContent = `${moment.start_s.toFixed(2)}–${moment.end_s.toFixed(2)} s · ${
+          describeMomentFocus(moment)} · ${lines} caption${lines === 1 ? "" : "s"}`;
         label.append(box, name, times);
-        item.append(label);
+        const preview = document.createElement("button");
+        preview.type = "button";
+        preview.className = "moment-preview";
+        preview.textContent = "Preview crop";
+        preview.setAttribute("aria-label", `Preview the crop of ${this.title(moment.id)}`);
+        preview.addEventListener("click", () => this.onPreview(moment));
+        item.append(label, preview);
         return item;
       }),
     );

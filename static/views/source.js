@@ -15,7 +15,7 @@ export class SourceView {
     this.onUploaded = onUploaded;
     this.project = null;
     this.objectUrl = null;
-    this.crop = { aspect: "9:16", focus: 0.5 };
+    this.crop = { aspect: "9:16", focus: 0.5, focusY: null };
     this.player = $("player");
     this.dropzone = $("dropzone");
     this.fileInput = $("file-input");
@@ -155,12 +155,13 @@ export class SourceView {
     return this.objectUrl ? this.player.currentTime : null;
   }
 
-  setCrop(aspect, focus) {
-    this.crop = { aspect, focus };
+  setCrop(aspect, focus, focusY = null) {
+    this.crop = { aspect, focus, focusY };
     this.drawCrop();
   }
 
-  /** Mirror of the renderer's crop: the largest region of the aspect, centred on focus. */
+  /** Mirror of the renderer's crop: the largest region of the aspect, centred on focus
+   * (and focusY when the crop is shorter than the picture; null: centred). */
   drawCrop() {
     const frame = $("crop-window");
     const width = this.player.videoWidth || this.project?.width;
@@ -179,8 +180,10 @@ export class SourceView {
       });
     } else {
       const h = source / target;
+      const centre = this.crop.focusY ?? 0.5;
+      const top = Math.min(Math.max(centre - h / 2, 0), 1 - h);
       Object.assign(frame.style, {
-        left: "0%", top: `${((1 - h) / 2) * 100}%`, width: "100%", height: `${h * 100}%`,
+        left: "0%", top: `${top * 100}%`, width: "100%", height: `${h * 100}%`,
       });
     }
   }

@@ -34,6 +34,8 @@ EXPORT_FIELDS = {
     "width",
     "height",
     "error",
+    "focus_track",
+    "focus_fallback",
     "created_at",
     "started_at",
     "finished_at",

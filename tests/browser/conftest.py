@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from server.app import STATIC_DIR
 from tests.conftest import RedisServer
+from tests.e2e.stack import Stack, start_stack, stop_stack
 from tests.realtime.fixtures import log, tiny_video  # noqa: F401
 from tests.realtime.servers import WebServer
 
@@ -110,3 +111,35 @@ def page_server(
         yield server
     finally:
         server.stop()
+
+
+# The page tests' fixtures (test_page.py, test_page_focus.py): a stack with workers per
+# module, and a fresh tab that fails its test on any console error.
+
+
+@pytest.fixture(scope="module")
+def stack(
+    redis_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    running = start_stack(
+        tmp_path_factory.mktemp("page-stack"), redis_url=redis_url, database_url=database_url
+    )
+    try:
+        yield running
+    finally:
+        stop_stack(running)
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A fresh tab; the test fails if the page logged any console error or threw."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = await context.new_page()
+    problems: list[str] = []
+    opened.on(
+        "console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None
+    )
+    opened.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    yield opened
+    await context.close()
+    assert problems == [], problems

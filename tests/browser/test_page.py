@@ -8,7 +8,6 @@ Screenshots land in ``test-output/`` (gitignored).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 from playwright.async_api import Browser, Page, WebSocketRoute
 
 from server.adapters.auth import issue_token
-from tests.e2e.stack import JWT_SECRET, Stack, start_stack, stop_stack
+from tests.e2e.stack import JWT_SECRET, Stack
 from tests.media import make_video
 
 pytestmark = [
@@ -64,19 +63,6 @@ UPLOAD_RECORDER = """() => {
 
 
 @pytest.fixture(scope="module")
-def stack(
-    redis_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    running = start_stack(
-        tmp_path_factory.mktemp("page-stack"), redis_url=redis_url, database_url=database_url
-    )
-    try:
-        yield running
-    finally:
-        stop_stack(running)
-
-
-@pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """6 s, 320×240, stereo tone: several 1 s chunks per export."""
     return make_video(tmp_path_factory.mktemp("page-media") / "clip.mp4", duration_s=6.0)
@@ -86,21 +72,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """20 s, so a 1080p export runs long enough to cancel."""
     return make_video(tmp_path_factory.mktemp("page-media") / "long.mp4", duration_s=20.0)
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    """A fresh tab; the test fails if the page logged any console error or threw."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = await context.new_page()
-    problems: list[str] = []
-    opened.on(
-        "console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None
-    )
-    opened.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-    yield opened
-    await context.close()
-    assert problems == [], problems
 
 
 def dev_link(stack: Stack, user: str, query: str = FAST) -> str:

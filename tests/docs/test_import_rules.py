@@ -19,6 +19,7 @@ RENDER_SURFACE = frozenset(
     {
         "workers.render",
         "workers.render.errors",
+        "workers.render.focus",
         "workers.render.plan",
         "workers.render.probe",
         "workers.render.spec",

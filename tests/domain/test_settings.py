@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "chunk_s": 6.0,
     "render_preset": "veryfast",
     "render_crf": 23,
+    "focus_max_pan": 0.25,
     "event_log_maxlen": 10_000,
     "event_log_max_age_s": 7 * 24 * 3600.0,
     "progress_min_interval_s": 0.25,

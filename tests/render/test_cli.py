@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av
 import pytest
 
 from server.cli import main
@@ -57,3 +58,52 @@ def test_not_a_video_through_the_real_command(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         "reelay render: not_a_video: x.mp4 is not a readable media file"
     ]
+
+
+def test_focus_track_file_moves_the_crop(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    track = tmp_path / "track.json"
+    track.write_text(json.dumps([{"t": 0.5, "x": 0.0}, {"t": 1.5, "x": 1.0}]))
+    out = tmp_path / "tracked.mp4"
+    code = main(["render", str(source), "--start", "0.5", "--end", "1.5", "--aspect", "9:16",
+                 "--focus-track", str(track), "-o", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    # the source's white block sits top-left: seen at the start, panned away by the end
+    first, last = _corner_brightness(out)
+    assert first > 200 and last < 150, (first, last)
+
+
+def _corner_brightness(path: Path) -> tuple[float, float]:
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="gray") for f in container.decode(video=0)]
+    return float(frames[0][:40, :40].mean()), float(frames[-1][:40, :40].mean())
+
+
+def test_focus_auto_without_a_face_says_it_kept_focus_x(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "auto.mp4"
+    code = main(["render", str(source), "--start", "0", "--end", "1", "--focus", "auto",
+                 "--focus-x", "0", "-o", str(out)])  # fmt: skip
+    assert code == 0
+    assert "auto focus: no face found; using --focus-x" in capsys.readouterr().err
+    assert _corner_brightness(out)[0] > 200  # focus_x 0 keeps the top-left block
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[{"t": 0.8, "x": 0.5}, {"t": 0.2, "x": 0.5}]', "focus_track[1]: "),
+        ('[{"t": 0.5}]', "must be a JSON list of objects with t, x"),
+    ],
+)
+def test_a_bad_focus_track_file_names_the_problem(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    track = tmp_path / "bad.json"
+    track.write_text(content)
+    args = ["--start", "0", "--end", "1", "--focus-track", str(track)]
+    assert main(["render", str(source), *args, "-o", str(tmp_path / "o.mp4")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("reelay render: invalid_render_spec: ") and message in err, err

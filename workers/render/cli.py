@@ -10,8 +10,10 @@ from typing import Any
 
 from tqdm import tqdm
 
+from .analysis import FocusAnalysis
 from .engine import render
 from .errors import InvalidRenderSpec, RenderError
+from .focus import FOCUS_MODES, FocusTrack, track_from_json
 from .spec import ASPECT_RATIOS, RESOLUTIONS, Caption, Progress, RenderSpec
 
 
@@ -25,11 +27,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--captions", type=Path, help='JSON list of {"start_s", "end_s", "text"} (source times)'
     )
     parser.add_argument("--focus-x", type=float, default=0.5, help="horizontal focus, 0..1")
+    parser.add_argument(
+        "--focus",
+        choices=FOCUS_MODES,
+        default="manual",
+        help="auto: follow the subject's face (falls back to --focus-x without one)",
+    )
+    parser.add_argument(
+        "--focus-track",
+        type=Path,
+        help='JSON list of {"t", "x", "y"?} keyframes (source time) the crop centre follows',
+    )
     parser.add_argument("--chunk-s", type=float, default=6.0, help="chunk length, seconds")
     parser.add_argument("--preset", default="veryfast", help="libx264 preset")
     parser.add_argument("--crf", type=int, default=23, help="libx264 CRF (0..51)")
     parser.add_argument("--work-dir", help="keep chunks here so a rerun resumes")
     parser.add_argument("-o", "--output", required=True, help="output MP4 path")
+
+
+def load_track(path: Path) -> FocusTrack:
+    """Read a focus track JSON file (``[{"t", "x", "y"?}, ...]``)."""
+    try:
+        return track_from_json(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise InvalidRenderSpec(f"cannot read focus track file {path}: {exc.strerror}") from exc
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InvalidRenderSpec(
+            f"{path} must be a JSON list of objects with t, x and optionally y"
+        ) from exc
 
 
 def load_captions(path: Path) -> tuple[Caption, ...]:
@@ -79,6 +104,17 @@ class _Bar:
             self.bar.close()
 
 
+def _tell_analysis(analysis: FocusAnalysis) -> None:
+    if analysis.fallback:
+        print("auto focus: no face found; using --focus-x", file=sys.stderr)
+    else:
+        print(
+            f"auto focus: faces in {analysis.samples_with_faces}/{analysis.samples} pictures, "
+            f"{len(analysis.track)} track points",
+            file=sys.stderr,
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Render; 0 on success, 1 with one ``code: message`` line on stderr otherwise."""
     bar = _Bar()
@@ -90,12 +126,23 @@ def run(args: argparse.Namespace) -> int:
             aspect_ratio=args.aspect,
             resolution=args.resolution,
             focus_x=args.focus_x,
+            focus_track=load_track(args.focus_track) if args.focus_track else (),
+            focus_mode=args.focus,
             captions=captions,
             preset=args.preset,
             crf=args.crf,
             chunk_s=args.chunk_s,
         )
-        info = render(args.src, spec, args.output, work_dir=args.work_dir, on_progress=bar)
+        if spec.focus_mode == "auto" and spec.focus_track:
+            raise InvalidRenderSpec("--focus auto makes its own track: drop --focus-track")
+        info = render(
+            args.src,
+            spec,
+            args.output,
+            work_dir=args.work_dir,
+            on_progress=bar,
+            on_analysis=_tell_analysis,
+        )
     except RenderError as exc:
         bar.close()
         print(f"reelay render: {exc.code}: {exc.message}", file=sys.stderr)

@@ -6,8 +6,12 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import replace
 
+from .analysis import FocusAnalysis, analyse_focus
 from .audio import render_audio
+from .camera import CameraSettings
 from .cancel import CancelPoller
 from .join import join_chunks
 from .plan import plan_render, single_chunk
@@ -34,15 +38,23 @@ def render(
     on_progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
     chunked: bool = True,
+    camera: CameraSettings | None = None,
+    on_analysis: Callable[[FocusAnalysis], None] | None = None,
 ) -> OutputInfo:
     """Render ``spec`` of ``src_path`` to ``out_path``.
 
     Chunk files go to ``work_dir`` and are kept there, so a later call with the same arguments
     resumes after the last finished chunk; without ``work_dir`` a temporary one is used and
-    removed. Raises RenderError subclasses (RenderCancelled on cancel).
+    removed. An auto-focus spec is analysed first (``on_analysis`` hears what was found).
+    Raises RenderError subclasses (RenderCancelled on cancel).
     """
     source = probe(src_path)
     plan = plan_render(source, spec)
+    if spec.needs_analysis:
+        analysis = analyse_focus(src_path, spec, source, camera=camera, should_cancel=should_cancel)
+        spec = replace(spec, focus_track=analysis.track)
+        if on_analysis is not None:
+            on_analysis(analysis)
     if not chunked:
         plan = single_chunk(plan, spec)
     own_dir = work_dir is None

@@ -9,6 +9,7 @@ from dataclasses import replace
 from fractions import Fraction
 
 from .errors import InvalidRenderSpec, MomentOutOfRange, MomentTooShort, OutputTooLarge
+from .focus import FOCUS_MODES, TrackProblem, check_track
 from .spec import (
     ASPECT_RATIOS,
     OUTPUT_SIZES,
@@ -184,6 +185,14 @@ def _validate(source: SourceInfo, spec: RenderSpec) -> None:
         )
     if not 0.0 <= spec.focus_x <= 1.0:
         raise InvalidRenderSpec("focus_x must be between 0 and 1")
+    if spec.focus_mode not in FOCUS_MODES:
+        raise InvalidRenderSpec(f"focus_mode must be one of {', '.join(FOCUS_MODES)}")
+    if spec.focus_track:
+        try:
+            check_track(spec.focus_track, spec.start_s, spec.end_s)
+        except TrackProblem as exc:
+            where = "" if exc.index is None else f"[{exc.index}]"
+            raise InvalidRenderSpec(f"focus_track{where}: {exc}") from exc
     if spec.chunk_s <= 0:
         raise InvalidRenderSpec("chunk_s must be positive")
     if not 0 <= spec.crf <= 51:

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, TypeVar, cast, get_args
 
+from .focus import FocusMode, FocusTrack, track_from_json, track_to_json
+
 #: The framings and sizes we render: declared here once; the API's request and answer
 #: models, the planner and the command line all take them from these two types.
 AspectRatio = Literal["9:16", "1:1", "4:5", "16:9", "original"]
@@ -83,19 +85,34 @@ class RenderSpec:
     resolution: Resolution = "720p"
     focus_x: float = 0.5
     captions: tuple[Caption, ...] = ()
+    #: The crop centre over time (source seconds); empty: the constant ``focus_x``.
+    focus_track: FocusTrack = ()
+    #: "auto": the track is made from faces before any chunk renders (``analyse_focus``).
+    focus_mode: FocusMode = "manual"
     preset: str = "veryfast"
     crf: int = 23
     chunk_s: float = 6.0
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON values; ``from_json`` gives back an equal spec."""
-        return asdict(self)
+        obj = asdict(self)
+        obj["focus_track"] = track_to_json(self.focus_track)
+        return obj
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> RenderSpec:
         """The spec ``to_json`` wrote; raises ValueError for anything else."""
         captions = tuple(_from_dict(Caption, c) for c in obj.get("captions", ()))
-        return replace(_from_dict(cls, obj), captions=captions)
+        try:
+            track = track_from_json(obj.get("focus_track", ()))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a focus track: {exc}") from exc
+        return replace(_from_dict(cls, obj), captions=captions, focus_track=track)
+
+    @property
+    def needs_analysis(self) -> bool:
+        """An auto spec whose track is not made yet: no chunk may render it."""
+        return self.focus_mode == "auto" and not self.focus_track
 
 
 @dataclass(frozen=True)

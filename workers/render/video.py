@@ -16,10 +16,11 @@ from ._av import decoded_frames, ffmpeg_errors, open_input
 from .cancel import CancelPoller
 from .captions import CaptionTrack
 from .encoder import EncoderThread, add_encoder
-from .errors import NotAVideo
+from .errors import InvalidRenderSpec, NotAVideo
 from .files import atomic_path
+from .focus import FocusPath
 from .probe import probe, timeline_origin
-from .reframe import build_graph
+from .reframe import CropRect, Reframer
 from .spec import CancelCheck, ChunkPlan, RenderPlan, RenderSpec, SourceInfo
 
 #: Container comment that marks a finished chunk file and which frames it holds.
@@ -114,15 +115,28 @@ class _ChunkRenderer:
         self.chunk = chunk
         self.rate = Fraction(plan.fps_num, plan.fps_den)
         self.origin = timeline_origin(container)
-        graph = build_graph(self.video, source, plan.width, plan.height, spec.focus_x)
-        self.graph = graph
+        if spec.needs_analysis:
+            raise InvalidRenderSpec("an auto-focus spec must be analysed before chunks render")
+        self.path = FocusPath(spec.focus_track) if spec.focus_track else None
+        self.reframer = Reframer(
+            self.video, source, plan.width, plan.height, self._focus(chunk.first_frame)
+        )
+        self.graph = self.reframer.graph
         self.captions = CaptionTrack(spec.captions, plan.width, plan.height)
         self.output = output
         self.encoder = EncoderThread(output, add_encoder(output, plan, spec))
         self._seeked = False
         self._cached_source: av.VideoFrame | None = None
         self._cached_captions: tuple[int, ...] = ()
+        self._cached_rect: CropRect | None = None
         self._cached: av.VideoFrame | None = None
+
+    def _focus(self, slot: int) -> tuple[float, float | None]:
+        """Where the crop is centred for output frame ``slot``: the track's point at the
+        frame's source time (the same on every worker), else the static ``focus_x``."""
+        if self.path is None:
+            return self.spec.focus_x, None
+        return self.path.at(self.slot_time(slot))
 
     def slot_time(self, slot: int) -> float:
         """Source time (seconds from the origin) shown by global output frame ``slot``."""
@@ -194,11 +208,18 @@ class _ChunkRenderer:
     def _emit(self, frame: av.VideoFrame, slot: int) -> None:
         """Encode ``frame`` as output frame ``slot``; reuse the reframed picture for repeats."""
         active = self.captions.active(self.slot_time(slot))
-        if frame is not self._cached_source or active != self._cached_captions or not self._cached:
+        rect = self.reframer.move(self._focus(slot)) if self.path is not None else None
+        if (
+            frame is not self._cached_source
+            or active != self._cached_captions
+            or rect != self._cached_rect
+            or not self._cached
+        ):
             self.graph.vpush(frame)
             picture = self.graph.vpull()
             picture.pict_type = av.video.frame.PictureType.NONE
             if active:
                 picture = self.captions.apply(picture, active)
             self._cached_source, self._cached_captions, self._cached = frame, active, picture
+            self._cached_rect = rect
         self.encoder.submit(self._cached, slot - self.chunk.first_frame)

@@ -37,6 +37,7 @@ from .effects import Effects, update_if
 from .ending import announce_end, end_event
 from .preview import announce_preview, playable_s, remove_preview
 from .progress import (
+    ANALYSIS_INDEX,
     RENDERED_CAP,
     KeepAlive,
     Published,
@@ -55,6 +56,7 @@ from .transitions import (
 )
 
 __all__ = [
+    "ANALYSIS_INDEX",
     "RENDERED_CAP",
     "Effects",
     "KeepAlive",

@@ -12,13 +12,14 @@
 --       in it; 11 '1' at a chunk boundary, else '0'; 12 frames_total; 13 chunks_total;
 --       14 chunks done as the database counts them (0 in-chunk); 15 duration_s;
 --       16 seconds since the export started; 17 throttle (ms); 18 the progress cap;
---       19 lifetime of the frames and state keys (s); 20 (with KEYS[10]) its lifetime (s).
+--       19 lifetime of the frames and state keys (s); 20 the phase ("analysing" while
+--       auto reframe looks for faces, else "rendering"); 21 (with KEYS[10]) its lifetime (s).
 -- Returns -1 when the append needs a seq base (nothing published: call again with it),
 -- 0 when the report is no news, else {seq, progress, chunks_done, eta_s or '', speed}.
 local frames_key, state_key, throttle_key = KEYS[5], KEYS[6], KEYS[7]
 local ttl = tonumber(ARGV[19])
 if KEYS[10] and redis.call('EXISTS', KEYS[10]) == 1 then
-  redis.call('EXPIRE', KEYS[10], ARGV[20])
+  redis.call('EXPIRE', KEYS[10], ARGV[21])
 end
 
 -- A chunk's count only rises: a chunk rendered again after a crash counts from its best.
@@ -67,7 +68,8 @@ local data = '{"chunks_done":' .. cjson.encode(chunks_done)
   .. ',"chunks_total":' .. cjson.encode(tonumber(ARGV[13]))
   .. ',"progress":' .. cjson.encode(round(progress, 4))
   .. ',"eta_s":' .. (eta and cjson.encode(eta) or 'null')
-  .. ',"speed":' .. cjson.encode(speed) .. '}'
+  .. ',"speed":' .. cjson.encode(speed)
+  .. ',"phase":' .. cjson.encode(ARGV[20]) .. '}'
 local seq = append_event(
   {KEYS[1], KEYS[2], KEYS[3], KEYS[4]},
   {ARGV[1], ARGV[2] .. data .. '}', ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from redis.commands.core import AsyncScript
 
@@ -23,6 +24,11 @@ from server.domain.models import ChunkStatus, Export, ExportChunk, ExportStatus
 
 from .effects import Effects, update_if
 
+#: What an export is doing when it reports: looking for faces first (auto reframe), then
+#: rendering its chunks; ``export.progress`` data says which.
+Phase = Literal["analysing", "rendering"]
+#: The frames-hash index of auto reframe's analysis (chunks count from 0, the audio is -1).
+ANALYSIS_INDEX = -2
 #: Progress stays below 1.0 until the finalizer has stored the file.
 RENDERED_CAP = 0.99
 #: What the boundary write may leave (and the in-chunk path assumes, see the module doc).
@@ -69,9 +75,11 @@ async def record_progress(
     *,
     boundary: bool,
     keep_alive: KeepAlive | None = None,
+    phase: Phase = "rendering",
 ) -> Published | None:
     """Record ``frames`` rendered in one chunk of a running export and publish when it is
-    news; returns what was published, or None.
+    news; returns what was published, or None. The ``analysing`` phase reports the face
+    analysis of auto reframe as frames of its own piece (``ANALYSIS_INDEX``).
 
     At a ``boundary`` (the chunk is stored and marked done) the export must be running in
     the database, the event always goes out and the row takes the published numbers,
@@ -86,7 +94,9 @@ async def record_progress(
         chunks_done = await ExportChunk.filter(
             export_id=export.id, status=ChunkStatus.DONE, index__gte=0
         ).count()
-    published = await _publish(fx, export, chunk_index, frames, boundary, chunks_done, keep_alive)
+    published = await _publish(
+        fx, export, chunk_index, frames, boundary, chunks_done, keep_alive, phase
+    )
     if published is not None and boundary:
         await update_if(
             export.id,
@@ -110,6 +120,7 @@ async def _publish(
     boundary: bool,
     chunks_done: int,
     keep_alive: KeepAlive | None,
+    phase: Phase,
 ) -> Published | None:
     started = export.started_at.timestamp() if export.started_at is not None else now_s()
     keys = [
@@ -131,6 +142,7 @@ async def _publish(
         max(1, int(fx.settings.progress_min_interval_s * 1000)),
         RENDERED_CAP,
         STATE_TTL_S,
+        phase,
     ]
     if keep_alive is not None:
         keys.append(keep_alive.key)
