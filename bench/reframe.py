@@ -9,6 +9,7 @@ picture (decode excluded) and per inference. Run: `python bench/reframe.py`.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -55,11 +56,18 @@ def make_source(folder: Path) -> Path:
     return out
 
 
-def timed(src: Path, spec: RenderSpec, out: Path) -> tuple[float, FocusAnalysis | None]:
+def timed(src: Path, spec: RenderSpec, out: Path) -> tuple[float, FocusAnalysis | None, float]:
+    """Wall time of the export, what the analysis found, and when it was done (s)."""
     found: list[FocusAnalysis] = []
+    analysed: list[float] = []
     started = time.perf_counter()
-    render(str(src), spec, str(out), on_analysis=found.append)
-    return time.perf_counter() - started, (found[0] if found else None)
+
+    def heard(analysis: FocusAnalysis) -> None:
+        found.append(analysis)
+        analysed.append(time.perf_counter() - started)
+
+    render(str(src), spec, str(out), on_analysis=heard)
+    return time.perf_counter() - started, (found[0] if found else None), sum(analysed)
 
 
 def detector_cost(src: Path) -> tuple[float, float]:
@@ -93,12 +101,16 @@ def main() -> None:
         auto_runs: list[float] = []
         static_runs: list[float] = []
         analyses: list[FocusAnalysis] = []
+        analysis_s: list[float] = []
+        load_before = os.getloadavg()[0]
         for _ in range(REPEATS):
-            wall, analysis = timed(src, AUTO, folder / "auto.mp4")
+            wall, analysis, until = timed(src, AUTO, folder / "auto.mp4")
             auto_runs.append(wall)
+            analysis_s.append(until)
             assert analysis is not None and not analysis.fallback, "the face must be found"
             analyses.append(analysis)
             static_runs.append(timed(src, STATIC, folder / "static.mp4")[0])
+        load_after = os.getloadavg()[0]
         full_ms, near_ms = detector_cost(src)
     auto, static = statistics.median(auto_runs), statistics.median(static_runs)
     per_sample = statistics.median(a.detect_ms_per_sample for a in analyses)
@@ -113,6 +125,11 @@ def main() -> None:
         f"analysis: {last.samples} pictures ({last.samples / DURATION_S:.1f} per s), faces in "
         f"{last.samples_with_faces}, {len(last.track)} track points"
     )
+    print(
+        f"probe + face analysis before rendering: median {statistics.median(analysis_s):.2f} s"
+        f" (runs {[round(r, 2) for r in analysis_s]})"
+    )
+    print(f"1-min load average before/after: {load_before:.1f}/{load_after:.1f} (2 cores)")
     print(f"detector per analysed picture: {per_sample:.1f} ms (median of runs, decode excluded)")
     print(f"one full scan (2 tiles): {full_ms:.1f} ms; one look near the face: {near_ms:.1f} ms")
 

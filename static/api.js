@@ -85,6 +85,11 @@ export class Api {
     return this.request("POST", `/api/projects/${encodeURIComponent(projectId)}/exports`, request);
   }
 
+  exports(projectId) {
+    return this.request("GET", `/api/projects/${encodeURIComponent(projectId)}/exports`)
+      .then((body) => body.exports);
+  }
+
   exportById(exportId) {
     return this.request("GET", `/api/exports/${encodeURIComponent(exportId)}`);
   }

@@ -186,9 +186,8 @@ class Page {
   async previewMoment(moment) {
     let track = moment.focus_track ?? [{ t: moment.start_s, x: moment.focus_x }];
     if (moment.focus_mode === "auto") {
-      const done = this.sortedExports(this.project.id)
-        .find((e) => e.moment_id === moment.id && e.status === "completed");
-      const row = done ? await this.api.exportById(done.id).catch(() => null) : null;
+      const rows = await this.api.exports(this.project.id).catch(() => []);
+      const row = rows.find((e) => e.moment_id === moment.id && e.status === "completed");
       if (row?.focus_track) {
         track = row.focus_track;
         this.moments.say(

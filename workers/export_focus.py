@@ -25,8 +25,8 @@ from workers.runtime import WorkerRuntime
 logger = logging.getLogger("reelay.worker")
 
 #: The analysis counts as this share of an export's rendering work in its progress and ETA
-#: (measured: ~5-15 % of a 9:16 720p export's wall time, bench/reframe.py).
-ANALYSIS_SHARE = 0.1
+#: (bench/reframe.py: 0.3 of a 9:16 720p render of 1080p on an idle 2-core machine).
+ANALYSIS_SHARE = 0.3
 #: Minimum wall time between two analysis progress reports from one worker.
 REPORT_INTERVAL_S = 0.2
 #: The export's heartbeat is renewed this often while faces are analysed, so the stalled-

@@ -162,7 +162,8 @@ async def test_auto_reframe_export_shows_the_face_centred(
     # the moment's preview: the source player's crop window follows the exported track
     await page.click("#moment-list li:has-text('Walk and talk') .moment-preview")
     await page.wait_for_function(
-        "() => document.getElementById('moment-message').textContent.includes('faces')"
+        "() => document.getElementById('moment-message').textContent"
+        " === 'The crop follows the faces its latest export found.'"
     )
     for t, face_x in ((0.25, (150 + 227.5) / 1920), (5.5, (1250 + 227.5) / 1920)):
         await seek(page, t)
