@@ -21,7 +21,6 @@ from tests.browser.test_page import (
     export,
     finished_video,
     history,
-    page,  # noqa: F401
     screenshot,
     sign_in_and_upload,
     wait_status,
@@ -73,7 +72,7 @@ def fetch_without_token(url: str, base_url: str) -> httpx.Response:
 
 
 async def test_running_export_plays_its_preview_then_streams_the_finished_mp4(
-    page: Page,  # noqa: F811
+    page: Page,
     slow_stack: Stack,
     wide_clip: Path,
 ) -> None:
