@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from server.http.shapes import AtMost, Body, NotBlank, Number, Shape, Text, refusal
 from workers.render.spec import (
@@ -89,12 +89,18 @@ class CaptionCreate(Body):
             raise refusal("must be greater than start_s")
         return end_s
 
-    @model_validator(mode="after")
-    def _words_time_the_text(self) -> Self:
-        problem = caption_from_json(self.stored()).words_problem()
+    @field_validator("words")
+    @classmethod
+    def _words_time_the_text(
+        cls, words: list[WordCreate], info: ValidationInfo
+    ) -> list[WordCreate]:
+        if not words or not {"start_s", "end_s", "text"} <= info.data.keys():
+            return words
+        caption = caption_from_json({**info.data, "words": [w.model_dump() for w in words]})
+        problem = caption.words_problem()
         if problem is not None:
-            raise refusal(problem, at="words")
-        return self
+            raise refusal(problem)
+        return words
 
     def stored(self) -> dict[str, Any]:
         """The caption as a moment stores it (``words`` only when it has them)."""

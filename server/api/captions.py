@@ -48,9 +48,13 @@ def _too_large() -> PayloadTooLarge:
     )
 
 
-async def _read_file(upload: MultipartUpload) -> bytes:
+async def _read_file(request: Request) -> tuple[MultipartUpload, bytes]:
+    """The file part, whole (it is small), and the form's other fields."""
     data = bytearray()
     try:
+        upload = MultipartUpload(
+            request, file_field="file", max_body_bytes=MAX_SUBTITLE_BYTES + _ENVELOPE_BYTES
+        )
         if not await upload.open_file():
             raise ValidationFailed("file: required (a multipart part named 'file')")
         async for chunk in upload.file_chunks():
@@ -62,7 +66,7 @@ async def _read_file(upload: MultipartUpload) -> bytes:
         if exc.code == "captions_too_large":
             raise
         raise _too_large() from exc
-    return bytes(data)
+    return upload, bytes(data)
 
 
 def _has_body(request: Request) -> bool:
@@ -92,10 +96,7 @@ def _offset(raw: str | None) -> float:
 async def parse_captions(request: Request) -> Response:
     """``multipart/form-data`` with ``file`` and optional ``offset_s``; nothing is stored."""
     current_user(request)
-    upload = MultipartUpload(
-        request, file_field="file", max_body_bytes=MAX_SUBTITLE_BYTES + _ENVELOPE_BYTES
-    )
-    data = await _read_file(upload)
+    upload, data = await _read_file(request)
     offset_s = _offset(upload.fields.get("offset_s"))
     try:
         parsed = await asyncio.to_thread(parse_subtitles, data, offset_s)

@@ -24,6 +24,14 @@ from .voice import spread, voiced_spans
 #: Below this share of dictionary words the transcript is not treated as English.
 MIN_KNOWN_SHARE = 0.6
 _VARIANT = re.compile(r"\(\d+\)$")
+#: A rough pronunciation for a word the dictionary lacks (names, made-up words): one phone
+#: per letter, so the aligner has a path of about the right length through it.
+_LETTER_PHONES = {
+    "a": "AE", "b": "B", "c": "K", "d": "D", "e": "EH", "f": "F", "g": "G", "h": "HH",
+    "i": "IH", "j": "JH", "k": "K", "l": "L", "m": "M", "n": "N", "o": "AA", "p": "P",
+    "q": "K", "r": "R", "s": "S", "t": "T", "u": "AH", "v": "V", "w": "W", "x": "K S",
+    "y": "Y", "z": "Z",
+}  # fmt: skip
 _NOT_SPOKEN = re.compile(r"[^\w']+")
 
 
@@ -73,7 +81,8 @@ def _forced(
         decoder.process_raw(pcm.tobytes(), full_utt=True)
         decoder.end_utt()
         segments = [
-            (_VARIANT.sub("", s.word), s.start_frame, s.end_frame, s.prob) for s in decoder.seg()
+            (_VARIANT.sub("", s.word), s.start_frame, s.end_frame, s.prob)
+            for s in decoder.seg() or ()
         ]
     except (RuntimeError, ValueError):
         return None
@@ -112,6 +121,15 @@ def _fill_unknown(
     return out
 
 
+def _spell(decoder: Decoder, word: str) -> bool:
+    """Teach the decoder ``word`` by its letters; False when it has none we can say."""
+    phones = [_LETTER_PHONES[c] for c in word if c in _LETTER_PHONES]
+    if not phones or len(phones) < len(word) / 2:
+        return False
+    decoder.add_word(word, " ".join(phones), True)
+    return True
+
+
 def align_words(pcm: npt.NDArray[np.int16], rate: int, transcript: str) -> Alignment:
     """Each word of ``transcript`` (split at white space) with its start and end in the
     audio. Raises NoSpeech when the audio is silent."""
@@ -123,6 +141,10 @@ def align_words(pcm: npt.NDArray[np.int16], rate: int, transcript: str) -> Align
     if not spans:
         raise NoSpeech("no speech was found in the moment's audio")
     decoder = _decoder(rate)
+    # Digital silence (exact zeros) has no energy to normalise: the acoustic features
+    # become -inf and the aligner finds no path. A least-significant-bit dither fixes it.
+    dither = np.random.default_rng(0).integers(-2, 3, size=len(pcm), dtype=np.int16)
+    pcm = np.clip(pcm.astype(np.int32) + dither, -32768, 32767).astype(np.int16)
     spoken = [_spoken(w) for w in words]
     in_dictionary = {i for i, s in enumerate(spoken) if s and decoder.lookup_word(s) is not None}
     if len(in_dictionary) >= MIN_KNOWN_SHARE * len(words):
