@@ -18,11 +18,45 @@ import numpy as np
 ESPEAK = shutil.which("espeak-ng")
 RATE = 16_000
 #: Words of ordinary English prose (every one in the aligner's dictionary).
-WORDS = (
-    "the morning train was late again so we walked along the river to the old market "
-    "where people were selling fresh bread and apples while music played from a small "
-    "radio near the bridge and children laughed"
-).split()
+WORDS = [
+    "the",
+    "morning",
+    "train",
+    "was",
+    "late",
+    "again",
+    "so",
+    "we",
+    "walked",
+    "along",
+    "the",
+    "river",
+    "to",
+    "the",
+    "old",
+    "market",
+    "where",
+    "people",
+    "were",
+    "selling",
+    "fresh",
+    "bread",
+    "and",
+    "apples",
+    "while",
+    "music",
+    "played",
+    "from",
+    "a",
+    "small",
+    "radio",
+    "near",
+    "the",
+    "bridge",
+    "and",
+    "children",
+    "laughed",
+]
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ def test_punctuation_and_unknown_words_are_kept_and_placed_between_neighbours(
 
 
 def test_other_languages_are_spread_over_the_voiced_audio_and_say_so() -> None:
-    words = "добрый вечер друзья сегодня мы говорим о погоде".split()
+    words = ["добрый", "вечер", "друзья", "сегодня", "мы", "говорим", "о", "погоде"]
     speech = speak(words, voice="ru")
     result = align_words(speech.pcm, RATE, " ".join(words))
     assert result.method == "spread"
@@ -101,7 +101,25 @@ def _timed(texts: list[str], gaps: list[float]) -> list[TimedWord]:
 
 
 def test_captions_are_grouped_short_at_pauses_and_sentence_ends() -> None:
-    texts = "so this is how it starts. then a long pause comes here and the rest goes on".split()
+    texts = [
+        "so",
+        "this",
+        "is",
+        "how",
+        "it",
+        "starts.",
+        "then",
+        "a",
+        "long",
+        "pause",
+        "comes",
+        "here",
+        "and",
+        "the",
+        "rest",
+        "goes",
+        "on",
+    ]
     gaps = [0.05] * len(texts)
     gaps[10] = 1.0  # after "comes"
     captions = group_captions(_timed(texts, gaps), offset_s=100.0)
