@@ -9,10 +9,11 @@ import { clock } from "../format.js";
 const $ = (id) => document.getElementById(id);
 
 export class MomentsView {
-  constructor({ api, source, onFocus }) {
+  constructor({ api, source, onFocus, onCaptions }) {
     this.api = api;
     this.source = source;
     this.onFocus = onFocus;
+    this.onCaptions = onCaptions;
     this.projectId = null;
     this.moments = new Map();
     this.form = $("moment-form");
@@ -45,6 +46,13 @@ export class MomentsView {
     const moment = this.moments.get(momentId);
     if (!moment) return "Moment";
     return moment.title || `Moment ${clock(moment.start_s)}–${clock(moment.end_s)}`;
+  }
+
+  /** A moment changed elsewhere (its captions, say): shown anew, its checkbox kept. */
+  replace(moment) {
+    if (!this.moments.has(moment.id)) return;
+    this.moments.set(moment.id, moment);
+    this.renderList();
   }
 
   selected() {
@@ -147,7 +155,13 @@ export class MomentsView {
         times.textContent = `${moment.start_s.toFixed(2)}–${moment.end_s.toFixed(2)} s · focus ${
           Math.round(moment.focus_x * 100)}% · ${lines} caption${lines === 1 ? "" : "s"}`;
         label.append(box, name, times);
-        item.append(label);
+        const captions = document.createElement("button");
+        captions.type = "button";
+        captions.className = "captions-button";
+        captions.textContent = "Captions…";
+        captions.setAttribute("aria-label", `Captions of ${this.title(moment.id)}`);
+        captions.addEventListener("click", () => this.onCaptions?.(this.moments.get(moment.id)));
+        item.append(label, captions);
         return item;
       }),
     );
