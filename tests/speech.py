@@ -5,6 +5,7 @@ so the true start of every word is known to the sample."""
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import wave
@@ -14,8 +15,14 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
 ESPEAK = shutil.which("espeak-ng")
+#: Tests that speak: skipped on a developer machine without espeak-ng, never in CI.
+needs_espeak = pytest.mark.skipif(
+    ESPEAK is None and not os.environ.get("CI"),
+    reason="needs Debian's espeak-ng (apt-get install espeak-ng)",
+)
 RATE = 16_000
 #: Words of ordinary English prose (every one in the aligner's dictionary).
 WORDS = [

@@ -24,13 +24,13 @@ from tests.browser.test_page import (
     wait_status,
 )
 from tests.e2e.stack import Stack, start_stack, stop_stack
-from tests.speech import ESPEAK, Speech, speak, speech_video
+from tests.speech import Speech, needs_espeak, speak, speech_video
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.timeout(240),
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
-    pytest.mark.skipif(ESPEAK is None, reason="needs Debian's espeak-ng"),
+    needs_espeak,
 ]
 
 WORDS = ["the", "morning", "train", "was", "late", "again", "so", "we"]

@@ -16,11 +16,11 @@ from server.adapters.auth import issue_token
 from tests.e2e.flows import TERMINAL, add_moment, ended, start_export, upload
 from tests.e2e.stack import JWT_SECRET, Stack, wait_for_events
 from tests.realtime.conftest import open_ws
-from tests.speech import ESPEAK, WORDS, speak, speech_video
+from tests.speech import WORDS, needs_espeak, speak, speech_video
 
 pytestmark = [
     pytest.mark.timeout(300),
-    pytest.mark.skipif(ESPEAK is None, reason="needs Debian's espeak-ng"),
+    needs_espeak,
     pytest.mark.parametrize("database_url", ["postgres"], indirect=True),
 ]
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.speech import ESPEAK, RATE, WORDS, Speech, speak, speech_video
+from tests.speech import RATE, WORDS, Speech, needs_espeak, speak, speech_video
 from workers.align import align_words, group_captions, load_speech, spread_over_captions
 from workers.align.aligner import NoSpeech, TimedWord
 
-pytestmark = pytest.mark.skipif(ESPEAK is None, reason="needs Debian's espeak-ng")
+pytestmark = needs_espeak
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,9 @@ _VTT_TIMING = re.compile(
     r"^\s*((?:\d+:)?\d{2}:\d{2}\.\d{3})\s*-->\s*((?:\d+:)?\d{2}:\d{2}\.\d{3})(?:\s+.*)?$"
 )
 _VTT_STAMP = re.compile(r"<((?:\d+:)?\d{2}:\d{2}\.\d{3})>")
+#: What a WebVTT cue timestamp becomes before pysubs2 reads the file (its reader would take a
+#: line holding two stamps for a timing line): milliseconds between invisible separators.
+_STAMP_MARK = re.compile("\u2063(\\d+)\u2063")
 _ASS_TIME = re.compile(r"^\d+:\d{2}:\d{2}[.:]\d{1,3}$")
 
 
@@ -163,12 +166,12 @@ def _check_ass(lines: list[str]) -> None:
 
 def _words(raw: str, start_s: float, end_s: float) -> tuple[str, tuple[Word, ...]]:
     """Plain text, and its words timed by the cue's ``<hh:mm:ss.ttt>`` stamps (none: ())."""
-    parts = _VTT_STAMP.split(raw)  # text, stamp, text, stamp, text …
-    text = " ".join(_VTT_STAMP.sub("", raw).split())
+    parts = _STAMP_MARK.split(raw)  # text, stamp (ms), text, stamp, text …
+    text = " ".join(_STAMP_MARK.sub("", raw).split())
     if len(parts) == 1:
         return text, ()
     segments = [(start_s, parts[0])] + [
-        (_seconds(parts[i]), parts[i + 1]) for i in range(1, len(parts) - 1, 2)
+        (int(parts[i]) / 1000, parts[i + 1]) for i in range(1, len(parts) - 1, 2)
     ]
     # each word starts in the segment where its first character is
     starts: list[float] = []
@@ -200,6 +203,8 @@ def parse_subtitles(data: bytes, offset_s: float = 0.0) -> Subtitles:
     lines = text.splitlines()
     kind = _detect(lines)
     _CHECKS[kind](lines)
+    if kind == "vtt":
+        text = _VTT_STAMP.sub(lambda m: f"\u2063{round(_seconds(m.group(1)) * 1000)}\u2063", text)
     try:
         parsed = pysubs2.SSAFile.from_string(text, format_=kind)
     except (pysubs2.exceptions.Pysubs2Error, ValueError, IndexError) as exc:
