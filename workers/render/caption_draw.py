@@ -7,6 +7,7 @@ any of its states needs), so lines do not jump when the lit word changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -76,6 +77,7 @@ def _metrics(cue: Cue) -> tuple[int, int]:
     return ascent, ascent + descent + 2 * stroke_px(top)
 
 
+@lru_cache(maxsize=256)
 def canvas_size(cue: Cue, style: CaptionStyle) -> tuple[int, int]:
     pad_x, pad_y = padding(style, cue.size)
     highlights = {state.highlight for state in cue.states}
@@ -106,16 +108,32 @@ def placement(
 
 
 def draw_state(
-    cue: Cue, style: CaptionStyle, highlight: int | None, frame_w: int, frame_h: int
+    cue: Cue,
+    style: CaptionStyle,
+    highlight: int | None,
+    frame_w: int,
+    frame_h: int,
+    unlit: CaptionImage | None = None,
 ) -> CaptionImage:
-    """The cue with ``highlight`` lit (None: no word lit), as an image placed on the frame."""
+    """The cue with ``highlight`` lit (None: no word lit), as an image placed on the frame.
+
+    ``unlit`` (the same cue drawn with no word lit) saves work where lighting a word moves
+    nothing: only that word is drawn again, over a copy of it.
+    """
     x, y, width, height = placement(cue, style, frame_w, frame_h)
     full_w, full_h = canvas_size(cue, style)
-    image = Image.new("RGBA", (full_w, full_h), (0, 0, 0, 0))
+    only: int | None = None
+    if unlit is not None and highlight is not None and cue.grow == 1.0:
+        padded = np.zeros((full_h, full_w, 4), dtype=np.uint8)
+        padded[:height, :width] = unlit.rgba
+        image = Image.fromarray(padded, "RGBA")
+        only = highlight
+    else:
+        image = Image.new("RGBA", (full_w, full_h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     _, pad_y = padding(style, cue.size)
     boxed = style.preset == "box"
-    if boxed:
+    if boxed and only is None:
         radius = round(cue.size * BOX_RADIUS)
         draw.rounded_rectangle((0, 0, full_w - 1, full_h - 1), radius=radius, fill=BOX_FILL)
     ascent, line_h = _metrics(cue)
@@ -130,15 +148,16 @@ def draw_state(
             size = _piece_size(cue, piece, highlight)
             lit = piece.word == highlight
             stroke = 0 if boxed else stroke_px(size)
-            draw.text(
-                (start + left, baseline),
-                piece.text,
-                font=font(piece.face, size),
-                fill=lit_color if lit else color,
-                stroke_width=stroke,
-                stroke_fill=OUTLINE,
-                anchor="ls",
-            )
+            if only is None or piece.word == only:
+                draw.text(
+                    (start + left, baseline),
+                    piece.text,
+                    font=font(piece.face, size),
+                    fill=lit_color if lit else color,
+                    stroke_width=stroke,
+                    stroke_fill=OUTLINE,
+                    anchor="ls",
+                )
             box = (
                 x + round(start + left),
                 y + line_top,

@@ -12,6 +12,7 @@ import math
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .caption_fonts import FONT_FILES, face_for, font
 from .spec import Caption, CaptionStyle
@@ -89,10 +90,12 @@ def safe_box(frame_w: int, frame_h: int) -> tuple[int, int, int, int]:
     return left, top, right, bottom
 
 
+@lru_cache(maxsize=8192)
 def text_width(piece: Piece, size: int) -> float:
     return float(font(piece.face, size).getlength(piece.text))
 
 
+@lru_cache(maxsize=64)
 def space_width(size: int) -> float:
     return float(font(FONT_FILES[0], size).getlength(" "))
 
