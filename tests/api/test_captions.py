@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from server.domain.alignment import announce_aligned
+from server.domain.models import Moment
 from tests.api.conftest import Api, Media
 from tests.api.helpers import assert_error, moment, project
 
@@ -265,3 +267,47 @@ async def test_align_queues_one_message_and_checks_the_transcript(api: Api, medi
     assert own.status_code == 202
     other = await api.bob.post(f"/api/moments/{made['id']}/align", json={"text": "x"})
     assert_error(other, 404, "not_found")
+
+
+async def test_aligned_captions_are_stored_and_announced_to_polling_and_webhooks(
+    api: Api, media: Media
+) -> None:
+    source = await project(api.alice, media.video)
+    made = await moment(api.alice, source["id"], start_s=0.5, end_s=2.5)
+    hook = await api.alice.post(
+        "/api/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "events": ["moment.aligned"]},
+    )
+    assert hook.status_code == 201, hook.text
+    assert hook.json()["events"] == ["moment.aligned"]
+    svc = api.app.state.services
+    row = await Moment.get(id=made["id"])
+    captions = [
+        {
+            "start_s": 0.6,
+            "end_s": 1.2,
+            "text": "hi there",
+            "words": [
+                {"start_s": 0.6, "end_s": 0.8, "text": "hi"},
+                {"start_s": 0.9, "end_s": 1.2, "text": "there"},
+            ],
+        }
+    ]
+    await announce_aligned(
+        svc.events, svc.enqueuer, row, captions, mean_confidence=0.91234, method="forced"
+    )
+    stored = (await api.alice.get(f"/api/moments/{made['id']}")).json()
+    assert stored["captions"] == captions
+    page = (await api.alice.get(f"/api/projects/{source['id']}/events")).json()
+    [event] = [e for e in page["events"] if e["type"] == "moment.aligned"]
+    assert event["export_id"] is None
+    assert event["data"] == {
+        "moment_id": made["id"],
+        "words": 2,
+        "captions": 1,
+        "mean_confidence": 0.912,
+        "method": "forced",
+    }
+    dispatched = await api.queued_messages("webhooks")
+    assert any(m["actor_name"] == "dispatch_event" and "moment.aligned" in m["args"][0]
+               for m in dispatched)  # fmt: skip
