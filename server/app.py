@@ -23,7 +23,17 @@ from server.adapters.auth import TokenVerifier
 from server.adapters.db import close_db, init_db
 from server.adapters.queue import Enqueuer, make_broker
 from server.adapters.storage import storage_from_settings
-from server.api import batches, exports, health, media, moments, projects, videos, webhooks
+from server.api import (
+    batches,
+    captions,
+    exports,
+    health,
+    media,
+    moments,
+    projects,
+    videos,
+    webhooks,
+)
 from server.api.openapi import openapi
 from server.domain.event_epochs import seq_base
 from server.domain.events import event_log_from_settings
@@ -51,6 +61,7 @@ def api_routes() -> list[BaseRoute]:
             [
                 *projects.routes,
                 *moments.routes,
+                *captions.routes,
                 *exports.routes,
                 *videos.routes,
                 *media.routes,

@@ -17,6 +17,9 @@ const PLAIN = {
   moment_too_long: "The moment is too long to export in one piece.",
   invalid_render_spec: "The export settings could not be rendered.",
   export_not_completed: "The export has not finished yet.",
+  captions_invalid: "That is not a subtitle file we can read (SRT, WebVTT or ASS).",
+  captions_too_large: "Subtitle files can be at most 2 MiB.",
+  no_audio: "This video has no sound to time the words to.",
 };
 
 export class ApiError extends Error {
@@ -79,6 +82,39 @@ export class Api {
 
   addMoment(projectId, moment) {
     return this.request("POST", `/api/projects/${encodeURIComponent(projectId)}/moments`, moment);
+  }
+
+  moment(momentId) {
+    return this.request("GET", `/api/moments/${encodeURIComponent(momentId)}`);
+  }
+
+  /** Replace a moment's `captions` and/or `caption_style`; resolves with the moment. */
+  updateCaptions(momentId, changes) {
+    return this.request("PATCH", `/api/moments/${encodeURIComponent(momentId)}/captions`, changes);
+  }
+
+  /** Time the words of `text` (or of the moment's captions) to its audio, on a worker. */
+  align(momentId, text) {
+    const body = text === undefined ? undefined : { text };
+    return this.request("POST", `/api/moments/${encodeURIComponent(momentId)}/align`, body);
+  }
+
+  /** A subtitle file read into captions by the server (nothing stored). */
+  async parseCaptions(file) {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    let response;
+    try {
+      response = await fetch("/api/captions/parse", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${await this.getToken()}`, Accept: "application/json" },
+        body: form,
+      });
+    } catch {
+      throw new ApiError(0, "network", "The server cannot be reached. Check your connection.");
+    }
+    if (!response.ok) throw await errorFrom(response);
+    return response.json();
   }
 
   startExports(projectId, request) {

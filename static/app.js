@@ -7,6 +7,7 @@ import { Api } from "./api.js";
 import { DevTokens, looksLikeJwt } from "./auth.js";
 import { readConfig } from "./config.js";
 import { ReelayClient } from "./reelay-client.js";
+import { CaptionsPanel } from "./views/captions_panel.js";
 import { ConnectionView } from "./views/connection.js";
 import { ExportsView } from "./views/exports.js";
 import { FocusControl } from "./views/focus.js";
@@ -32,7 +33,9 @@ class Page {
       onFocus: () => this.drawCrop(),
       focusControl: this.focus,
       onPreview: (moment) => this.previewMoment(moment),
+      onCaptions: (moment) => this.captions.open(moment),
     });
+    this.captions = new CaptionsPanel({ api: this.api, onChanged: (m) => this.moments.replace(m) });
     this.exports = new ExportsView({ api: this.api, titleOf: (id) => this.moments.title(id) });
     $("signin-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -101,6 +104,9 @@ class Page {
     this.client.addEventListener("export", (event) => {
       if (event.detail.projectId === this.project?.id) this.exports.update(event.detail.state);
     });
+    this.client.addEventListener("event", (event) => {
+      if (event.detail.projectId === this.project?.id) this.captions.handle(event.detail.event);
+    });
     this.client.addEventListener("snapshot", (event) => {
       if (event.detail.projectId === this.project?.id) {
         this.exports.replaceAll([...event.detail.exports.values()]);
@@ -156,6 +162,7 @@ class Page {
   closeProject() {
     if (this.project) this.client.unwatch(this.project.id);
     this.project = null;
+    this.captions.close();
     this.exports.clear();
     for (const id of ["moments", "export", "exports"]) $(id).hidden = true;
   }

@@ -33,12 +33,14 @@ def _base_broker(settings: Settings) -> RedisBroker:
 def setup_broker(settings: Settings) -> RedisBroker:
     """A render broker: the export actors, the runtime and the stalled-export sweeper."""
     # Imported here so notifier processes never load the render engine (PyAV, numpy).
+    from workers import align_actors
     from workers.export_actors import declare_actors
     from workers.watchdog import SweeperMiddleware
 
     broker = _base_broker(settings)
     broker.add_middleware(SweeperMiddleware())
     declare_actors(broker)
+    align_actors.declare_actors(broker)
     return broker
 
 

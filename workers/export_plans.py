@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from server.domain.models import Export, Moment, Project
 from workers import render
 from workers.render.focus import track_from_json, track_to_json
-from workers.render.spec import Caption, RenderPlan, RenderSpec
+from workers.render.spec import CaptionStyle, RenderPlan, RenderSpec, caption_from_json
 from workers.runtime import WorkerRuntime
 from workers.sources import local_source
 
@@ -35,10 +35,7 @@ class ExportPlan:
 
 def spec_for(export: Export, moment: Moment, rt: WorkerRuntime) -> RenderSpec:
     """The render spec of an export: the moment's range and captions, the export's framing."""
-    captions = tuple(
-        Caption(start_s=float(c["start_s"]), end_s=float(c["end_s"]), text=str(c["text"]))
-        for c in (moment.captions or [])
-    )
+    captions = tuple(caption_from_json(c) for c in (moment.captions or []))
     auto = moment.focus_mode == "auto"
     return RenderSpec(
         start_s=moment.start_s,
@@ -49,6 +46,7 @@ def spec_for(export: Export, moment: Moment, rt: WorkerRuntime) -> RenderSpec:
         focus_track=() if auto else track_from_json(moment.focus_track or ()),
         focus_mode="auto" if auto else "manual",
         captions=captions if export.captions else (),
+        caption_style=CaptionStyle.from_json(moment.caption_style),
         preset=rt.settings.render_preset,
         crf=rt.settings.render_crf,
         chunk_s=export.chunk_s,

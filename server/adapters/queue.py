@@ -23,6 +23,7 @@ ACTOR_QUEUES: dict[str, str] = {
     "render_audio": "chunks",
     "finalize_export": "exports",
     "drop_preview": "exports",
+    "align_moment": "exports",
     "deliver_webhook": "webhooks",
     "dispatch_event": "webhooks",
     "send_export_email": "email",

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from server.api.caption_shapes import Caption, CaptionCreate, CaptionStyle, CaptionStyleCreate
 from server.domain import models
 from server.domain.email_address import InvalidEmail, deliverable_address
 from server.domain.models import MAX_ID_CHARS, ExportStatus
@@ -28,7 +29,6 @@ from server.http.shapes import (
     Body,
     Distinct,
     ErrorDetail,
-    NotBlank,
     Number,
     Shape,
     Text,
@@ -73,12 +73,6 @@ class ProjectList(Shape):
     projects: list[Project]
 
 
-class Caption(Shape):
-    start_s: float
-    end_s: float
-    text: str
-
-
 class FocusPoint(Shape):
     """The crop's centre at source time ``t``: ``x``/``y`` fractions of the frame (``y``
     only when the crop is shorter than the source)."""
@@ -104,13 +98,15 @@ class Moment(Shape):
     focus_mode: FocusMode
     focus_track: list[FocusPoint] | None
     captions: list[Caption]
+    caption_style: CaptionStyle
     created_at: Timestamp
 
     @classmethod
     def of(cls, row: models.Moment) -> Self:
         return cls.from_row(
             row,
-            captions=[Caption.model_construct(**item) for item in row.captions or []],
+            captions=[Caption.of(item) for item in row.captions or []],
+            caption_style=CaptionStyle.of(row.caption_style),
             focus_track=focus_points(row.focus_track),
         )
 
@@ -223,19 +219,6 @@ class ProjectUpload(Body):
     name: Annotated[Text, Field(max_length=MAX_NAME_CHARS)] = ""
 
 
-class CaptionCreate(Body):
-    start_s: Annotated[Number, Field(ge=0)]
-    end_s: Number
-    text: Annotated[Text, Field(min_length=1), AtMost("max_caption_chars"), NotBlank()]
-
-    @field_validator("end_s")
-    @classmethod
-    def _ends_after_start(cls, end_s: float, info: ValidationInfo) -> float:
-        if "start_s" in info.data and end_s <= info.data["start_s"]:
-            raise refusal("must be greater than start_s")
-        return end_s
-
-
 class MomentCreate(Body):
     """Times are checked against the source by the route (they need the project)."""
 
@@ -258,6 +241,7 @@ class MomentCreate(Body):
         ),
     ] = None
     captions: Annotated[list[CaptionCreate], AtMost("max_captions")] = Field(default_factory=list)
+    caption_style: CaptionStyleCreate | None = None
 
     @field_validator("end_s")
     @classmethod

@@ -42,6 +42,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "export.cancelling",
     "export.cancelled",
     "batch.completed",
+    "moment.aligned",
+    "moment.align_failed",
 )
 
 #: Events delivered to webhooks (and the end of an export's story).

@@ -94,6 +94,8 @@ class Moment(Model):
     focus_track: fields.JSONField[list[dict[str, float]]] = fields.JSONField(null=True)
     # [{"start_s", "end_s", "text"}] in source time
     captions: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
+    # {"preset", "position", "size", "color", "highlight_color", "max_lines"}; null: defaults
+    caption_style: fields.JSONField[dict[str, Any]] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     project_id: str

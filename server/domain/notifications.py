@@ -30,13 +30,16 @@ logger = logging.getLogger("reelay.notifications")
 DISPATCH_ACTOR = "dispatch_event"
 EMAIL_ACTOR = "send_export_email"
 
-#: What an endpoint may subscribe to: the end of every export and batch, the start, and
-#: (asked for by name only) the preview's growth, once per chunk at most. Progress stays
+#: What an endpoint may subscribe to: the end of every export and batch, the start,
+#: (asked for by name only) the preview's growth, once per chunk at most, and the end of
+#: a moment's word alignment. Progress stays
 #: on the live transports (it would be hundreds of POSTs per export).
 WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
     "export.started",
     "export.preview",
     *sorted(TERMINAL_EVENT_TYPES),
+    "moment.aligned",
+    "moment.align_failed",
 )
 
 #: Events that end an export with something to tell its ``notify_email``.

@@ -10,12 +10,13 @@ import { describeMomentFocus } from "./focus.js";
 const $ = (id) => document.getElementById(id);
 
 export class MomentsView {
-  constructor({ api, source, onFocus, focusControl, onPreview }) {
+  constructor({ api, source, onFocus, focusControl, onPreview, onCaptions }) {
     this.api = api;
     this.source = source;
     this.onFocus = onFocus;
     this.focusControl = focusControl;
     this.onPreview = onPreview;
+    this.onCaptions = onCaptions;
     this.projectId = null;
     this.moments = new Map();
     this.form = $("moment-form");
@@ -48,6 +49,13 @@ export class MomentsView {
     const moment = this.moments.get(momentId);
     if (!moment) return "Moment";
     return moment.title || `Moment ${clock(moment.start_s)}–${clock(moment.end_s)}`;
+  }
+
+  /** A moment changed elsewhere (its captions, say): shown anew, its checkbox kept. */
+  replace(moment) {
+    if (!this.moments.has(moment.id)) return;
+    this.moments.set(moment.id, moment);
+    this.renderList();
   }
 
   selected() {
@@ -159,7 +167,13 @@ export class MomentsView {
         preview.textContent = "Preview crop";
         preview.setAttribute("aria-label", `Preview the crop of ${this.title(moment.id)}`);
         preview.addEventListener("click", () => this.onPreview(moment));
-        item.append(label, preview);
+        const captions = document.createElement("button");
+        captions.type = "button";
+        captions.className = "captions-button";
+        captions.textContent = "Captions…";
+        captions.setAttribute("aria-label", `Captions of ${this.title(moment.id)}`);
+        captions.addEventListener("click", () => this.onCaptions?.(this.moments.get(moment.id)));
+        item.append(label, preview, captions);
         return item;
       }),
     );

@@ -23,6 +23,7 @@ RENDER_SURFACE = frozenset(
         "workers.render.plan",
         "workers.render.probe",
         "workers.render.spec",
+        "workers.render.subtitles",
     }
 )
 

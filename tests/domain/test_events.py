@@ -219,7 +219,7 @@ async def test_rejects_unknown_types_and_nan(redis_client: redis.asyncio.Redis) 
     with pytest.raises(ValueError):
         await log.append("prj_a", "export.progress", data={"eta_s": float("nan")})
     assert await log.last_seq("prj_a") == 0
-    assert len(EVENT_TYPES) == 9
+    assert len(EVENT_TYPES) == 11
 
 
 async def test_decoded_clients_work_too(redis_url: str, redis_client: redis.asyncio.Redis) -> None:

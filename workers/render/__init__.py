@@ -29,6 +29,7 @@ from .spec import (
     OUTPUT_SIZES,
     CancelCheck,
     Caption,
+    CaptionStyle,
     ChunkPlan,
     OutputBounds,
     OutputInfo,
@@ -37,6 +38,7 @@ from .spec import (
     RenderPlan,
     RenderSpec,
     SourceInfo,
+    Word,
 )
 from .video import is_chunk_complete, render_chunk
 
@@ -45,6 +47,7 @@ __all__ = [
     "PREVIEW_OFFSET_S",
     "CancelCheck",
     "Caption",
+    "CaptionStyle",
     "ChunkPlan",
     "InvalidRenderSpec",
     "MomentOutOfRange",
@@ -62,6 +65,7 @@ __all__ = [
     "RenderSpec",
     "SourceInfo",
     "UnsupportedCodec",
+    "Word",
     "check_output_size",
     "is_chunk_complete",
     "join_chunks",

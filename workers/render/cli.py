@@ -14,7 +14,16 @@ from .analysis import FocusAnalysis
 from .engine import render
 from .errors import InvalidRenderSpec, RenderError
 from .focus import FOCUS_MODES, FocusTrack, track_from_json
-from .spec import ASPECT_RATIOS, RESOLUTIONS, Caption, Progress, RenderSpec
+from .spec import (
+    ASPECT_RATIOS,
+    RESOLUTIONS,
+    Caption,
+    CaptionStyle,
+    Progress,
+    RenderSpec,
+    caption_from_json,
+)
+from .subtitles import SubtitlesInvalid, parse_subtitles
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--aspect", choices=ASPECT_RATIOS, default="9:16")
     parser.add_argument("--resolution", choices=RESOLUTIONS, default="720p")
     parser.add_argument(
-        "--captions", type=Path, help='JSON list of {"start_s", "end_s", "text"} (source times)'
+        "--captions",
+        type=Path,
+        help='SRT, WebVTT, ASS, or a JSON list of {"start_s", "end_s", "text", "words"?} '
+        "(source times)",
+    )
+    parser.add_argument(
+        "--caption-style",
+        type=str,
+        help='JSON such as {"preset": "karaoke", "position": "bottom", "size": 1.2}',
     )
     parser.add_argument("--focus-x", type=float, default=0.5, help="horizontal focus, 0..1")
     parser.add_argument(
@@ -58,23 +75,49 @@ def load_track(path: Path) -> FocusTrack:
 
 
 def load_captions(path: Path) -> tuple[Caption, ...]:
-    """Read captions JSON; accepts ``start_s/end_s`` or ``start/end`` keys."""
+    """Read captions: a JSON list (``start_s/end_s`` or ``start/end`` keys, optional
+    ``words``), or a subtitle file (SRT, WebVTT, ASS/SSA)."""
     try:
-        items: Any = json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidRenderSpec(f"cannot read captions file {path}: {exc.strerror}") from exc
+    if path.suffix.lower() != ".json" and not data.lstrip().startswith(b"["):
+        try:
+            return parse_subtitles(data).captions
+        except SubtitlesInvalid as exc:
+            raise InvalidRenderSpec(f"{path}: {exc}") from exc
+    try:
+        items: Any = json.loads(data.decode("utf-8"))
         return tuple(
-            Caption(
-                start_s=float(item.get("start_s", item.get("start"))),
-                end_s=float(item.get("end_s", item.get("end"))),
-                text=str(item["text"]),
+            caption_from_json(
+                {
+                    "start_s": item.get("start_s", item.get("start")),
+                    "end_s": item.get("end_s", item.get("end")),
+                    "text": item["text"],
+                    "words": item.get("words") or (),
+                }
             )
             for item in items
         )
-    except OSError as exc:
-        raise InvalidRenderSpec(f"cannot read captions file {path}: {exc.strerror}") from exc
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InvalidRenderSpec(
             f"{path} must be a JSON list of objects with start_s, end_s and text"
         ) from exc
+
+
+def load_style(raw: str | None) -> CaptionStyle:
+    """``--caption-style``: a JSON object of CaptionStyle's fields."""
+    if not raw:
+        return CaptionStyle()
+    try:
+        obj: Any = json.loads(raw)
+        style = CaptionStyle.from_json(obj)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise InvalidRenderSpec("--caption-style must be a JSON object of style fields") from exc
+    problem = style.problem()
+    if problem is not None:
+        raise InvalidRenderSpec(f"--caption-style: {problem}")
+    return style
 
 
 class _Bar:
@@ -129,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
             focus_track=load_track(args.focus_track) if args.focus_track else (),
             focus_mode=args.focus,
             captions=captions,
+            caption_style=load_style(args.caption_style),
             preset=args.preset,
             crf=args.crf,
             chunk_s=args.chunk_s,

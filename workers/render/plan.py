@@ -199,9 +199,15 @@ def _validate(source: SourceInfo, spec: RenderSpec) -> None:
         raise InvalidRenderSpec("crf must be between 0 and 51")
     if spec.preset not in _PRESETS:
         raise InvalidRenderSpec(f"preset must be one of {', '.join(_PRESETS)}")
-    for caption in spec.captions:
+    for index, caption in enumerate(spec.captions):
         if not caption.end_s > caption.start_s or not caption.text.strip():
-            raise InvalidRenderSpec("each caption needs text and end_s after start_s")
+            raise InvalidRenderSpec(f"caption {index} needs text and end_s after start_s")
+        problem = caption.words_problem()
+        if problem is not None:
+            raise InvalidRenderSpec(f"caption {index}: {problem}")
+    style_problem = spec.caption_style.problem()
+    if style_problem is not None:
+        raise InvalidRenderSpec(f"caption_style: {style_problem}")
 
 
 _PRESETS = (

@@ -7,6 +7,7 @@ are frozen dataclasses of plain values; a spec and a plan also round-trip throug
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, TypeVar, cast, get_args
@@ -20,6 +21,17 @@ Resolution = Literal["720p", "1080p"]
 
 ASPECT_RATIOS: tuple[AspectRatio, ...] = get_args(AspectRatio)
 RESOLUTIONS: tuple[Resolution, ...] = get_args(Resolution)
+
+#: How captions look and where they sit (docs/api.md "Caption styles").
+CaptionPreset = Literal["classic", "karaoke", "box", "pop"]
+CaptionPosition = Literal["bottom", "middle", "top"]
+CAPTION_PRESETS: tuple[CaptionPreset, ...] = get_args(CaptionPreset)
+CAPTION_POSITIONS: tuple[CaptionPosition, ...] = get_args(CaptionPosition)
+CAPTION_SIZE_RANGE = (0.5, 2.0)
+CAPTION_MAX_LINES_RANGE = (1, 3)
+_HEX_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
+#: Float slack when checking word times against their caption (well under one frame).
+CAPTION_TIME_SLACK_S = 1e-3
 
 #: Exact output sizes (width, height) per docs/api.md; "original" is computed from the source.
 OUTPUT_SIZES: dict[tuple[str, str], tuple[int, int]] = {
@@ -67,12 +79,91 @@ class OutputBounds:
 
 
 @dataclass(frozen=True)
-class Caption:
-    """One caption line, timed in the *source's* timeline (seconds)."""
+class Word:
+    """One spoken word of a caption, timed in the source's timeline (seconds)."""
 
     start_s: float
     end_s: float
     text: str
+
+
+@dataclass(frozen=True)
+class Caption:
+    """One caption line, timed in the *source's* timeline (seconds), with its words' timing
+    when known (karaoke and pop styles light them up as they are said)."""
+
+    start_s: float
+    end_s: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+    def words_problem(self) -> str | None:
+        """Why ``words`` cannot time this caption (None when they can): each word inside the
+        caption's span, in order, not overlapping, and joined by spaces equal to the text
+        (whitespace normalised)."""
+        if not self.words:
+            return None
+        previous_end = self.start_s - CAPTION_TIME_SLACK_S
+        for index, word in enumerate(self.words):
+            if not word.text.strip() or any(ch.isspace() for ch in word.text.strip()):
+                return f"words[{index}].text must be one word"
+            if not word.end_s > word.start_s:
+                return f"words[{index}].end_s must be greater than its start_s"
+            if word.start_s < previous_end - CAPTION_TIME_SLACK_S:
+                return f"words[{index}] starts before the previous word ends"
+            if word.end_s > self.end_s + CAPTION_TIME_SLACK_S:
+                return f"words[{index}] ends after the caption ({self.end_s} s)"
+            previous_end = word.end_s
+        joined = " ".join(word.text.strip() for word in self.words)
+        if joined != " ".join(self.text.split()):
+            return "the words joined by spaces must equal the caption text"
+        return None
+
+
+@dataclass(frozen=True)
+class CaptionStyle:
+    """How captions are drawn: a preset, where they sit, their size (1.0 = 6 % of the short
+    side), colours as ``#RRGGBB`` and how many lines one caption may take."""
+
+    preset: CaptionPreset = "classic"
+    position: CaptionPosition = "bottom"
+    size: float = 1.0
+    color: str = "#FFFFFF"
+    highlight_color: str = "#FFFF00"
+    max_lines: int = 2
+
+    def problem(self) -> str | None:
+        """Why this style cannot be drawn (None when it can), naming the field."""
+        if self.preset not in CAPTION_PRESETS:
+            return f"preset must be one of {', '.join(CAPTION_PRESETS)}"
+        if self.position not in CAPTION_POSITIONS:
+            return f"position must be one of {', '.join(CAPTION_POSITIONS)}"
+        low, high = CAPTION_SIZE_RANGE
+        if not (isinstance(self.size, int | float) and low <= self.size <= high):
+            return f"size must be between {low} and {high}"
+        for name in ("color", "highlight_color"):
+            if not _HEX_COLOR.fullmatch(str(getattr(self, name))):
+                return f"{name} must be a colour as #RRGGBB"
+        low_lines, high_lines = CAPTION_MAX_LINES_RANGE
+        if not (isinstance(self.max_lines, int) and low_lines <= self.max_lines <= high_lines):
+            return f"max_lines must be between {low_lines} and {high_lines}"
+        return None
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any] | None) -> CaptionStyle:
+        """A style from its JSON fields (missing ones take their defaults)."""
+        return _from_dict(cls, obj or {})
+
+
+def caption_from_json(obj: Mapping[str, Any]) -> Caption:
+    """A caption (with its words) from ``{"start_s","end_s","text","words"?}``."""
+    words = tuple(
+        Word(start_s=float(w["start_s"]), end_s=float(w["end_s"]), text=str(w["text"]))
+        for w in obj.get("words") or ()
+    )
+    return Caption(
+        start_s=float(obj["start_s"]), end_s=float(obj["end_s"]), text=str(obj["text"]), words=words
+    )
 
 
 @dataclass(frozen=True)
@@ -89,6 +180,7 @@ class RenderSpec:
     focus_track: FocusTrack = ()
     #: "auto": the track is made from faces before any chunk renders (``analyse_focus``).
     focus_mode: FocusMode = "manual"
+    caption_style: CaptionStyle = CaptionStyle()
     preset: str = "veryfast"
     crf: int = 23
     chunk_s: float = 6.0
@@ -102,12 +194,18 @@ class RenderSpec:
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> RenderSpec:
         """The spec ``to_json`` wrote; raises ValueError for anything else."""
-        captions = tuple(_from_dict(Caption, c) for c in obj.get("captions", ()))
+        try:
+            captions = tuple(caption_from_json(c) for c in obj.get("captions", ()))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a caption: {exc}") from exc
+        style = CaptionStyle.from_json(obj.get("caption_style"))
         try:
             track = track_from_json(obj.get("focus_track", ()))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a focus track: {exc}") from exc
-        return replace(_from_dict(cls, obj), captions=captions, focus_track=track)
+        return replace(
+            _from_dict(cls, obj), captions=captions, caption_style=style, focus_track=track
+        )
 
     @property
     def needs_analysis(self) -> bool:

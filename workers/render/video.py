@@ -14,7 +14,7 @@ import av.video.stream
 
 from ._av import decoded_frames, ffmpeg_errors, open_input
 from .cancel import CancelPoller
-from .captions import CaptionTrack
+from .captions import CaptionTrack, ImageKey
 from .encoder import EncoderThread, add_encoder
 from .errors import InvalidRenderSpec, NotAVideo
 from .files import atomic_path
@@ -122,12 +122,15 @@ class _ChunkRenderer:
             self.video, source, plan.width, plan.height, self._focus(chunk.first_frame)
         )
         self.graph = self.reframer.graph
-        self.captions = CaptionTrack(spec.captions, plan.width, plan.height)
+        shown = tuple(
+            c for c in spec.captions if c.end_s > chunk.start_s and c.start_s < chunk.end_s
+        )
+        self.captions = CaptionTrack(shown, plan.width, plan.height, spec.caption_style)
         self.output = output
         self.encoder = EncoderThread(output, add_encoder(output, plan, spec))
         self._seeked = False
         self._cached_source: av.VideoFrame | None = None
-        self._cached_captions: tuple[int, ...] = ()
+        self._cached_captions: tuple[ImageKey, ...] = ()
         self._cached_rect: CropRect | None = None
         self._cached: av.VideoFrame | None = None
 
