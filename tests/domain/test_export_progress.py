@@ -92,6 +92,7 @@ async def test_a_boundary_writes_the_published_numbers_to_the_row(rt: WorkerRunt
         "progress": 0.25,
         "eta_s": published.eta_s,
         "speed": published.speed,
+        "phase": "rendering",
     }
     assert published.speed > 0 and published.eta_s is not None and published.eta_s > 0
 
