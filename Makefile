@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
+#: Test processes (pytest-xdist); tests/conftest.py says what may run side by side.
+PYTEST_JOBS ?= 2
 
 .PHONY: dev test lint bench install install-test clean vendor-hls
 
@@ -30,7 +32,7 @@ dev: $(STAMP)
 
 ## make test: install test dependencies and run the whole suite
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 ## make lint: ruff and mypy --strict, as configured in pyproject.toml
 lint: $(TEST_STAMP)

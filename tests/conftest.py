@@ -224,3 +224,22 @@ def moto_server() -> Iterator[str]:
         server.start()
         yield f"http://127.0.0.1:{port}"
         server.stop()
+
+
+#: Test folders whose tests render with real worker processes or a whole stack.
+_REAL_WORKERS = frozenset({"e2e", "browser", "workers"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """How ``make test`` spreads the suite over its xdist processes (``--dist loadgroup``).
+
+    Each module stays on one process, so its module fixtures (stacks, live servers) are
+    set up once; and every test that renders with real worker processes runs on one
+    process, one after another: two stacks rendering at once on a 2-core machine would
+    double each other's wall times and turn the tests' deadlines into flakes.
+    """
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        relative = item.path.resolve().relative_to(tests_dir)
+        heavy = relative.parts[0] in _REAL_WORKERS
+        item.add_marker(pytest.mark.xdist_group("real-workers" if heavy else str(relative)))

@@ -129,6 +129,14 @@ class CaptionsUpdate(Body):
     caption_style: CaptionStyleCreate | None = None
 
 
+class SubtitleUpload(Body):
+    """The multipart form of ``POST /captions/parse`` (read by ``server.api.uploads``, not
+    parsed as JSON: this model is its published schema)."""
+
+    file: bytes
+    offset_s: Annotated[Number, Field(ge=-86400, le=86400)] | None = None
+
+
 class ParsedCaptions(Shape):
     """A subtitle file read into captions (nothing stored)."""
 

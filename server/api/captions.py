@@ -17,6 +17,7 @@ from server.api.caption_shapes import (
     Caption,
     CaptionsUpdate,
     ParsedCaptions,
+    SubtitleUpload,
 )
 from server.api.shapes import TIME_EPSILON_S
 from server.api.uploads import MultipartUpload
@@ -91,6 +92,7 @@ def _offset(raw: str | None) -> float:
     "Read a subtitle file (SRT, WebVTT, ASS/SSA) into captions",
     200,
     ParsedCaptions,
+    multipart=SubtitleUpload,
     errors=(400, 413, 415, 422),
 )
 async def parse_captions(request: Request) -> Response:

@@ -18,7 +18,6 @@ from tests.browser.test_page import (
     add_moment,
     export,
     finished_video,
-    page,  # noqa: F401
     screenshot,
     sign_in_and_upload,
     wait_status,
@@ -89,7 +88,7 @@ def _srt(speech: Speech, folder: Path) -> Path:
 
 
 async def test_load_srt_pick_karaoke_time_words_export_and_see_them_lit(
-    page: Page,  # noqa: F811
+    page: Page,
     stack: Stack,
     talk: tuple[Path, Speech],
     tmp_path: Path,

@@ -115,6 +115,10 @@ SEMANTIC = {
     "POST /api/projects": "random bytes that satisfy format: binary are not videos (415/422)",
     "POST /api/projects/{project_id}/moments": "times must lie inside the source, end > start",
     "POST /api/projects/{project_id}/exports": "moment_ids must name moments of the project",
+    "POST /api/captions/parse": "random bytes that satisfy format: binary are not subtitles",
+    "PATCH /api/moments/{moment_id}/captions": "captions must lie inside the moment, words "
+    "spell their caption's text in order",
+    "POST /api/moments/{moment_id}/align": "the moment needs audio and words to align (422)",
 }
 
 

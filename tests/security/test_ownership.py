@@ -23,6 +23,12 @@ PUBLIC = {
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
+    # Token-less by design: a player fetches them with a signature over path and expiry
+    # instead (refusals of missing, changed, moved and expired ones: tests/api/test_media.py).
+    ("GET", "/media/exports/{export_id}/preview.m3u8"),
+    ("GET", "/media/exports/{export_id}/preview/{segment}"),
+    ("GET", "/media/exports/{export_id}/poster.jpg"),
+    ("GET", "/media/exports/{export_id}/video.mp4"),
 }
 #: Mounts serving the page's files (no user data): path prefix → reason.
 STATIC_MOUNTS = {"": "the page (static files)"}
@@ -93,6 +99,7 @@ PARAMETERS: dict[str, MakeId | None] = {
     "webhook_id": _webhook_endpoint,
     "endpoint_id": _webhook_endpoint,
     "delivery_id": _webhook_delivery,
+    "segment": None,  # a file name (0000.ts), only on signed /media routes
 }
 
 
@@ -117,6 +124,7 @@ async def alices(api: Api, media: Media) -> dict[str, str]:
         "moment_id": mom["id"],
         "export_id": batch["exports"][0]["id"],
         "batch_id": batch["batch_id"],
+        "segment": "0000.ts",
     }
     endpoints = [e for e in walk(list(api.app.routes)) if isinstance(e, Endpoint)]
     needed = {name for e in endpoints for name in parameters(e.path)}

@@ -220,6 +220,10 @@ def _moment_reads(ids: dict[str, str], answer: dict[str, Any]) -> list[str]:
     return [f"/api/projects/{ids['project_id']}/moments", f"/api/moments/{answer['id']}"]
 
 
+def _captions_reads(ids: dict[str, str], answer: dict[str, Any]) -> list[str]:
+    return [f"/api/projects/{ids['project_id']}/moments", f"/api/moments/{ids['moment_id']}"]
+
+
 def _export_reads(ids: dict[str, str], answer: dict[str, Any]) -> list[str]:
     return [
         f"/api/projects/{ids['project_id']}/exports",
@@ -261,6 +265,23 @@ JSON_ROUTES: dict[str, JsonRoute] = {
         },
         _export_reads,
     ),
+    "PATCH /api/moments/{moment_id}/captions": JsonRoute(
+        {
+            "captions": CAPTIONS,
+            "caption_style": st.fixed_dictionaries(
+                {},
+                optional={
+                    "preset": st.sampled_from(["classic", "karaoke", "box", "pop"]),
+                    "position": st.sampled_from(["bottom", "middle", "top"]),
+                    "size": st.floats(min_value=0.5, max_value=2.0),
+                    "color": st.sampled_from(["#FFFFFF", "#00ff7f"]),
+                    "max_lines": st.integers(min_value=1, max_value=3),
+                },
+            ),
+        },
+        _captions_reads,
+    ),
+    "POST /api/moments/{moment_id}/align": JsonRoute({"text": CLEAN_TEXT}, _captions_reads),
     "POST /api/webhooks": JsonRoute(WEBHOOK_FIELDS, _webhook_reads),
     "PATCH /api/webhooks/{webhook_id}": JsonRoute(WEBHOOK_FIELDS, _webhook_reads),
 }
