@@ -230,6 +230,7 @@ def moto_server() -> Iterator[str]:
 _REAL_WORKERS = frozenset({"e2e", "browser", "workers"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """How ``make test`` spreads the suite over its xdist processes (``--dist loadgroup``).
 

@@ -86,14 +86,16 @@ def plan_export(rt: WorkerRuntime, export: Export) -> None:
     """Plan the chunks (probing the source, once per attempt), analyse faces for auto
     reframe, and fan the chunks out.
 
-    With the live preview on and the first chunk still to render, only it (and the audio)
-    go out now, so it renders with the machine to itself and can be watched sooner; the
-    rest follow the moment it is done (``_release_rest``).
+    With the live preview on, on an attempt's first planning, only the first chunk (and the
+    audio) go out now, so it renders with the machine to itself and can be watched sooner;
+    the rest follow the moment it is done (``_release_rest``). A re-plan (the sweeper's
+    resume of a stalled export, a redelivery) sends every chunk still to do at once.
     """
+    first_run = export.started_at is None  # a resumed or redelivered plan sends it all
     planned = plan_for_fan_out(rt, export)
     todo = rt.run(_record_plan(rt, export, planned.plan, analysis_frames(planned)))
     settle_focus(rt, export, planned)
-    head_start = rt.settings.live_preview and 0 in todo
+    head_start = rt.settings.live_preview and first_run and 0 in todo
     if head_start:  # whichever run of the first chunk finishes sends the rest
         rt.sync_redis.delete(redis_keys.fan_out_claim(export.id, export.attempt))
     for index in todo:
