@@ -7,6 +7,10 @@ TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
 #: Test processes (pytest-xdist); tests/conftest.py says what may run side by side.
 PYTEST_JOBS ?= 2
+#: Schemathesis's derandomised stateful phase draws other scenarios inside an xdist worker
+#: (there it never reaches a moment's creation through links), so it runs as its own
+#: pytest process beside the others.
+FUZZ := tests/security/test_fuzz.py
 
 .PHONY: dev test lint bench install install-test clean vendor-hls
 
@@ -32,7 +36,9 @@ dev: $(STAMP)
 
 ## make test: install test dependencies and run the whole suite
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_JOBS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:randomly $(FUZZ) $(PYTEST_ARGS) & fuzz=$$!; \
+	$(BIN)/python -m pytest -n $(PYTEST_JOBS) --dist loadgroup --ignore=$(FUZZ) $(PYTEST_ARGS); \
+	rest=$$?; wait $$fuzz; fuzzed=$$?; exit $$(( rest || fuzzed ))
 
 ## make lint: ruff and mypy --strict, as configured in pyproject.toml
 lint: $(TEST_STAMP)
