@@ -23,6 +23,7 @@ from workers import render
 from workers.actors import RetryPolicy, declare_actor
 from workers.export_focus import analysis_frames, plan_for_fan_out, settle_focus
 from workers.export_plans import plan_of, source_path
+from workers.low_priority import run_at_low_priority
 from workers.render.spec import ChunkPlan, RenderPlan
 from workers.runtime import WorkerRuntime, current_runtime
 from workers.step_runner import export_step, export_work_dir, remove_work_dir
@@ -88,7 +89,7 @@ def plan_export(rt: WorkerRuntime, export: Export) -> None:
 
     With the live preview on, on an attempt's first planning, only the first chunk (and the
     audio) go out now, so it renders with the machine to itself and can be watched sooner;
-    the rest follow the moment it is done (``_release_rest``). A re-plan (the sweeper's
+    the rest follow the moment it is rendered (``_release_rest``). A re-plan (the sweeper's
     resume of a stalled export, a redelivery) sends every chunk still to do at once.
     """
     first_run = export.started_at is None  # a resumed or redelivered plan sends it all
@@ -108,7 +109,7 @@ def plan_export(rt: WorkerRuntime, export: Export) -> None:
 
 
 def _release_rest(rt: WorkerRuntime, export: Export) -> None:
-    """Once the first chunk is done: send every chunk still pending (once per attempt;
+    """Once the first chunk is rendered: send every chunk still pending (once per attempt;
     should this step die before sending, the sweeper's re-plan sends them)."""
     claim = redis_keys.fan_out_claim(export.id, export.attempt)
     if not rt.sync_redis.set(claim, 1, nx=True, ex=24 * 3600):
@@ -209,6 +210,8 @@ def _render_leased_chunk(rt: WorkerRuntime, export: Export, index: int, lease: s
     render_s = time.monotonic() - started
     logger.info("export %s: chunk %d rendered in %.2f s", export.id, index, render_s)
     record_chunk_render(rt.sync_redis, render_s)
+    if index == 0 and rt.settings.live_preview:
+        _release_rest(rt, export)  # the others render while this one's preview is made
     segment = _preview_media(rt, export, plan, chunk, local) if rt.settings.live_preview else None
     key = chunk_key(export.id, index)
     last = rt.run(_finish_chunk(rt, export, index, local, key, render_s, segment))
@@ -216,8 +219,6 @@ def _render_leased_chunk(rt: WorkerRuntime, export: Export, index: int, lease: s
     if segment is not None:
         segment.unlink(missing_ok=True)
         rt.run(lifecycle.announce_preview(rt, export, plan))
-        if index == 0:
-            _release_rest(rt, export)
     rt.run(lifecycle.record_progress(rt, export, index, chunk.frame_count, boundary=True))
     if last:
         rt.enqueuer.send_now("finalize_export", export.id, export.attempt)
@@ -261,13 +262,16 @@ async def _stored_audio(rt: WorkerRuntime, export: Export, work: Path) -> Path |
 
 @export_step
 def render_audio(rt: WorkerRuntime, export: Export) -> None:
-    """Encode the whole moment's audio once, so chunk joins have no gap or click."""
+    """Encode the whole moment's audio once, so chunk joins have no gap or click; at a low
+    CPU priority, so it never slows the chunk a viewer is waiting for."""
     planned = plan_of(rt, export)
     src = rt.run(source_path(rt, export))
     local = export_work_dir(rt, export.id) / "audio.m4a"
     started = time.monotonic()
-    produced = render.render_audio(
-        src, planned.spec, planned.plan, str(local), should_cancel=_cancel_check(rt, export.id)
+    produced = run_at_low_priority(
+        lambda: render.render_audio(
+            src, planned.spec, planned.plan, str(local), should_cancel=_cancel_check(rt, export.id)
+        )
     )
     if produced is None:
         rt.run(

@@ -222,10 +222,14 @@ def _candidates(chunk_path: str, samples: int) -> Iterator[av.VideoFrame]:
         stream = container.streams.video[0]
         count = stream.frames or sum(1 for p in container.demux(stream) if p.size > 0)
         container.seek(0)
+        stream.thread_type = "AUTO"  # on the critical path to the first preview
         wanted = {(2 * i + 1) * count // (2 * samples) for i in range(samples)}
+        last = max(wanted)
         for index, frame in enumerate(container.decode(stream)):
             if index in wanted:
                 yield frame
+            if index >= last:
+                return
 
 
 def _score(frame: av.VideoFrame) -> tuple[bool, float]:
