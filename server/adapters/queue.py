@@ -9,6 +9,7 @@ import asyncio
 from typing import Any
 
 import dramatiq
+from dramatiq.broker import Consumer
 from dramatiq.brokers.redis import RedisBroker
 
 from server.adapters.redis_keys import NAMESPACE
@@ -36,8 +37,22 @@ NOTIFICATION_QUEUES: tuple[str, ...] = ("email", "webhooks")
 
 #: Broker commands per million that also requeue dead workers' messages. Dramatiq's
 #: default (1000, i.e. 0.1 %) can leave a crashed worker's chunk waiting for many
-#: minutes; 5 % makes idle consumers (a few fetches a second) sweep within seconds.
+#: minutes; 5 % makes idle consumers (ten fetches a second) sweep within seconds.
 MAINTENANCE_CHANCE = 50_000
+#: Longest an idle consumer sleeps between two fetches (ms). Dramatiq backs off up to the
+#: worker timeout (1 s), so a chunk sent to idle workers could wait most of a second before
+#: one looked: on a 6 s chunk that is a sixth of its time, and the first preview waits
+#: twice (plan, then chunk). A fetch is one small script call: ten a second per queue is
+#: nothing for Redis.
+IDLE_POLL_MS = 100
+
+
+class PromptRedisBroker(RedisBroker):
+    """Dramatiq's Redis broker, with idle consumers that look for work every
+    ``IDLE_POLL_MS`` at most."""
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
+        return super().consume(queue_name, prefetch, min(timeout, IDLE_POLL_MS))
 
 
 def make_broker(redis_url: str, *, heartbeat_timeout_s: float = 15.0) -> RedisBroker:
@@ -46,7 +61,7 @@ def make_broker(redis_url: str, *, heartbeat_timeout_s: float = 15.0) -> RedisBr
     A worker silent for ``heartbeat_timeout_s`` counts as dead: its unacked messages go
     back to their queues at the next maintenance sweep (any process's broker runs it).
     """
-    return RedisBroker(
+    return PromptRedisBroker(
         url=redis_url,
         namespace=NAMESPACE,
         heartbeat_timeout=int(heartbeat_timeout_s * 1000),
