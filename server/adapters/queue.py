@@ -51,6 +51,9 @@ class PromptRedisBroker(RedisBroker):
     """Dramatiq's Redis broker, with idle consumers that look for work every
     ``IDLE_POLL_MS`` at most."""
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
         return super().consume(queue_name, prefetch, min(timeout, IDLE_POLL_MS))
 
