@@ -52,7 +52,7 @@ class PromptRedisBroker(RedisBroker):
     ``IDLE_POLL_MS`` at most."""
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+        super().__init__(**options)  # type: ignore[no-untyped-call]
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
         return super().consume(queue_name, prefetch, min(timeout, IDLE_POLL_MS))
