@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -29,6 +30,62 @@ def work_prefix(src_path: str, spec: RenderSpec, plan: RenderPlan) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def audio_prefix(src_path: str, spec: RenderSpec) -> str:
+    """A name prefix unique to this source and range: the moment's audio depends on nothing
+    else, so a resumed render reuses it whatever the camera does."""
+    stat = os.stat(src_path)
+    key = (
+        f"{os.path.abspath(src_path)}|{stat.st_size}|{stat.st_mtime_ns}|{spec.start_s}|{spec.end_s}"
+    )
+    return "audio-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+class _AudioBeside:
+    """The moment's audio encoded on a thread of its own while the ``with`` body runs (an
+    M4A already at ``out_path`` is kept). ``result`` after the block: the path, or None
+    for a source without sound. A failing body stops the encode; a failing encode is
+    raised when the block ends."""
+
+    def __init__(
+        self,
+        src_path: str,
+        spec: RenderSpec,
+        plan: RenderPlan,
+        out_path: str,
+        should_cancel: CancelCheck | None,
+    ) -> None:
+        self._args = (src_path, spec, plan, out_path)
+        self._should_cancel = should_cancel
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="reelay-audio", daemon=True)
+        self.result: str | None = None
+
+    def _cancelled(self) -> bool:
+        return self._stop.is_set() or bool(self._should_cancel and self._should_cancel())
+
+    def _run(self) -> None:
+        out_path = self._args[3]
+        if os.path.exists(out_path):
+            self.result = out_path
+            return
+        try:
+            self.result = render_audio(*self._args, should_cancel=self._cancelled)
+        except BaseException as exc:  # raised in the caller's thread when the block ends
+            self._error = exc
+
+    def __enter__(self) -> _AudioBeside:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is not None:
+            self._stop.set()
+        self._thread.join()
+        if kind is None and self._error is not None:
+            raise self._error
+
+
 def render(
     src_path: str,
     spec: RenderSpec,
@@ -45,22 +102,30 @@ def render(
 
     Chunk files go to ``work_dir`` and are kept there, so a later call with the same arguments
     resumes after the last finished chunk; without ``work_dir`` a temporary one is used and
-    removed. An auto-focus spec is analysed first (``on_analysis`` hears what was found).
+    removed. An auto-focus spec is analysed first, while the audio is encoded beside it
+    (``on_analysis`` hears what was found).
     Raises RenderError subclasses (RenderCancelled on cancel).
     """
     source = probe(src_path)
     plan = plan_render(source, spec)
-    if spec.needs_analysis:
-        analysis = analyse_focus(src_path, spec, source, camera=camera, should_cancel=should_cancel)
-        spec = replace(spec, focus_track=analysis.track)
-        if on_analysis is not None:
-            on_analysis(analysis)
-    if not chunked:
-        plan = single_chunk(plan, spec)
     own_dir = work_dir is None
     directory = tempfile.mkdtemp(prefix="reelay-render-") if own_dir else str(work_dir)
     try:
         os.makedirs(directory, exist_ok=True)
+        # The audio never depends on the camera: with auto reframe it is encoded while the
+        # faces are analysed, on the core the analysis leaves free.
+        audio_path: str | None = os.path.join(directory, f"{audio_prefix(src_path, spec)}.m4a")
+        with _AudioBeside(src_path, spec, plan, str(audio_path), should_cancel) as audio:
+            if spec.needs_analysis:
+                analysis = analyse_focus(
+                    src_path, spec, source, camera=camera, should_cancel=should_cancel
+                )
+                spec = replace(spec, focus_track=analysis.track)
+                if on_analysis is not None:
+                    on_analysis(analysis)
+        audio_path = audio.result
+        if not chunked:
+            plan = single_chunk(plan, spec)
         prefix = os.path.join(directory, work_prefix(src_path, spec, plan))
         chunk_paths = [f"{prefix}-chunk{c.index:04d}.mp4" for c in plan.chunks]
         tracker = ProgressTracker(plan.total_frames, len(plan.chunks), plan.fps)
@@ -71,11 +136,6 @@ def render(
                 on_progress(progress)
 
         poller = CancelPoller(should_cancel)
-        audio_path: str | None = f"{prefix}-audio.m4a"
-        if not os.path.exists(str(audio_path)):
-            audio_path = render_audio(
-                src_path, spec, plan, str(audio_path), should_cancel=should_cancel
-            )
         todo = [
             (chunk, path)
             for chunk, path in zip(plan.chunks, chunk_paths, strict=True)
